@@ -1,0 +1,61 @@
+"""Helpers every test may use: device setup, strategies, temp model dirs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import tensorflow as tf
+
+NUM_LOGICAL_CPUS = 2
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def configure_logical_cpus(n: int = NUM_LOGICAL_CPUS) -> None:
+  """Splits the physical CPU into `n` logical devices (once per process)."""
+  cpus = tf.config.list_physical_devices("CPU")
+  try:
+    tf.config.set_logical_device_configuration(
+        cpus[0], [tf.config.LogicalDeviceConfiguration()] * n)
+  except RuntimeError:
+    pass  # The runtime is already initialised; keep what it has.
+
+
+def logical_cpus() -> list[str]:
+  """Names of the logical CPU devices, e.g. ['/device:CPU:0', ...]."""
+  return [d.name for d in tf.config.list_logical_devices("CPU")]
+
+
+def mirrored_strategy() -> tf.distribute.MirroredStrategy:
+  """A MirroredStrategy over the two logical CPUs."""
+  devices = logical_cpus()
+  if len(devices) < 2:
+    raise RuntimeError("need 2 logical CPUs; import tests.conftest first")
+  return tf.distribute.MirroredStrategy(devices[:2])
+
+
+def strategies() -> dict[str, tf.distribute.Strategy]:
+  """Named strategies that tests parameterise over."""
+  return {
+      "default": tf.distribute.get_strategy(),
+      "one_device": tf.distribute.OneDeviceStrategy("/cpu:0"),
+      "mirrored": mirrored_strategy(),
+  }
+
+
+def assert_allclose(actual, expected, atol=1e-5, rtol=1e-5) -> None:
+  """np.testing.assert_allclose over tensors or arrays."""
+  np.testing.assert_allclose(np.asarray(actual), np.asarray(expected),
+                             atol=atol, rtol=rtol)
+
+
+def run_binary(module: str, *args: str, timeout: int = 300,
+               env: dict | None = None) -> subprocess.CompletedProcess:
+  """Runs `python -m module args...` from the repo root and captures output."""
+  full_env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1")
+  full_env.update(env or {})
+  return subprocess.run(
+      [sys.executable, "-m", module, *args], cwd=REPO_ROOT, env=full_env,
+      capture_output=True, text=True, timeout=timeout)
