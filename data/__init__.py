@@ -1,0 +1,1 @@
+"""Readers and tf.data pipelines for every data format the course uses."""

@@ -1,0 +1,1 @@
+"""The course's models, built from engine modules, and their registry."""
