@@ -1,0 +1,1 @@
+"""absl binaries: thin wiring of flags to engine/, models/ and data/."""
