@@ -1,0 +1,1 @@
+"""Layer modules: the building blocks models are composed from."""

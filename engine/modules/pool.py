@@ -1,0 +1,175 @@
+"""Pooling: windowed max pooling and global average/max pooling."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import tensorflow as tf
+
+from engine.module import Module
+from engine.modules.conv import int_tuple
+
+
+class _MaxPool(Module):
+  """Shared N-d max pooling over channels-last inputs."""
+
+  _RANK = 0
+
+  def __init__(self, pool_size, strides, padding, name):
+    super().__init__(name=name)
+    n = self._RANK
+    self.pool_size = int_tuple(self.name, "pool_size", pool_size, n)
+    self.strides = (self.pool_size if strides is None
+                    else int_tuple(self.name, "strides", strides, n))
+    padding = padding.lower() if isinstance(padding, str) else padding
+    if padding not in ("valid", "same"):
+      raise ValueError(
+          f"{self.name}: padding must be 'valid' or 'same', got {padding!r}.")
+    self.padding = padding
+
+  def __call__(self, x, training: bool = False) -> tf.Tensor:
+    """Max over each window; `training` is accepted and ignored."""
+    x = tf.convert_to_tensor(x)
+    rank = self._RANK + 2
+    if x.shape.rank != rank:
+      raise ValueError(
+          f"{self.name}: expects rank-{rank} inputs (batch, "
+          f"{'spatial, ' * self._RANK}channels), got shape {x.shape}.")
+    return tf.nn.max_pool(x, ksize=self.pool_size, strides=self.strides,
+                          padding=self.padding.upper())
+
+
+class MaxPool1D(_MaxPool):
+  """Max pooling over (batch, steps, channels).
+
+  Example:
+
+    MaxPool1D(2)(tf.zeros([1, 10, 3]))  # shape (1, 5, 3)
+  """
+
+  _RANK = 1
+
+  def __init__(self, pool_size: int | Sequence[int] = 2,
+               strides: int | Sequence[int] | None = None,
+               padding: str = "valid", name: str | None = None):
+    """Creates the module.
+
+    Args:
+      pool_size: window length.
+      strides: step between windows (default: `pool_size`).
+      padding: "valid" or "same".
+      name: module name (default "max_pooling1d").
+
+    Raises:
+      ValueError: a bad hyperparameter (the message names it).
+    """
+    super().__init__(pool_size, strides, padding, name or "max_pooling1d")
+
+
+class MaxPool2D(_MaxPool):
+  """Max pooling over (batch, height, width, channels).
+
+  Example:
+
+    MaxPool2D(2)(tf.zeros([1, 26, 26, 64]))  # shape (1, 13, 13, 64)
+  """
+
+  _RANK = 2
+
+  def __init__(self, pool_size: int | Sequence[int] = 2,
+               strides: int | Sequence[int] | None = None,
+               padding: str = "valid", name: str | None = None):
+    """Creates the module.
+
+    Args:
+      pool_size: window size, an int or (height, width).
+      strides: step between windows (default: `pool_size`).
+      padding: "valid" or "same".
+      name: module name (default "max_pooling2d").
+
+    Raises:
+      ValueError: a bad hyperparameter (the message names it).
+    """
+    super().__init__(pool_size, strides, padding, name or "max_pooling2d")
+
+
+MaxPooling1D = MaxPool1D
+MaxPooling2D = MaxPool2D
+
+
+class _GlobalPool(Module):
+  """Shared global pooling: reduces every spatial axis (1 .. rank-2)."""
+
+  _RANK = 0
+
+  def __init__(self, keepdims: bool, name: str):
+    super().__init__(name=name)
+    self.keepdims = keepdims
+
+  def _reduce(self, x: tf.Tensor, axis: list[int]) -> tf.Tensor:
+    raise NotImplementedError
+
+  def __call__(self, x, training: bool = False) -> tf.Tensor:
+    """Pools over the spatial axes; `training` is accepted and ignored."""
+    x = tf.convert_to_tensor(x)
+    rank = self._RANK + 2
+    if x.shape.rank != rank:
+      raise ValueError(
+          f"{self.name}: expects rank-{rank} inputs (batch, "
+          f"{'spatial, ' * self._RANK}channels), got shape {x.shape}.")
+    return self._reduce(x, list(range(1, rank - 1)))
+
+
+class _GlobalAverage(_GlobalPool):
+  """Global pooling by the mean."""
+
+  def _reduce(self, x, axis):
+    return tf.reduce_mean(x, axis=axis, keepdims=self.keepdims)
+
+
+class _GlobalMax(_GlobalPool):
+  """Global pooling by the maximum."""
+
+  def _reduce(self, x, axis):
+    return tf.reduce_max(x, axis=axis, keepdims=self.keepdims)
+
+
+class GlobalAveragePooling1D(_GlobalAverage):
+  """Mean over the steps: (batch, steps, channels) -> (batch, channels).
+
+  Example:
+
+    GlobalAveragePooling1D()(tf.zeros([2, 120, 16]))  # shape (2, 16)
+  """
+
+  _RANK = 1
+
+  def __init__(self, keepdims: bool = False, name: str | None = None):
+    super().__init__(keepdims, name or "global_average_pooling1d")
+
+
+class GlobalAveragePooling2D(_GlobalAverage):
+  """Mean over height and width: (batch, h, w, c) -> (batch, c)."""
+
+  _RANK = 2
+
+  def __init__(self, keepdims: bool = False, name: str | None = None):
+    super().__init__(keepdims, name or "global_average_pooling2d")
+
+
+class GlobalMaxPooling1D(_GlobalMax):
+  """Max over the steps: (batch, steps, channels) -> (batch, channels)."""
+
+  _RANK = 1
+
+  def __init__(self, keepdims: bool = False, name: str | None = None):
+    super().__init__(keepdims, name or "global_max_pooling1d")
+
+
+class GlobalMaxPooling2D(_GlobalMax):
+  """Max over height and width: (batch, h, w, c) -> (batch, c)."""
+
+  _RANK = 2
+
+  def __init__(self, keepdims: bool = False, name: str | None = None):
+    super().__init__(keepdims, name or "global_max_pooling2d")
