@@ -41,6 +41,8 @@ class Recipe:
     hparams: defaults for every hyper-parameter the builders read; always
       includes learning_rate, batch_size and epochs. Flags override them.
     target: default (metric, value) at which training stops, or None.
+    input_shape: optional `hparams -> (shape without batch, dtype)` so
+      `trainers.summary` can build the model without reading any data.
   """
 
   name: str
@@ -53,6 +55,7 @@ class Recipe:
   optimizer_kwargs: Mapping[str, Any] = dataclasses.field(default_factory=dict)
   hparams: Mapping[str, Any] = dataclasses.field(default_factory=dict)
   target: tuple[str, float] | None = None
+  input_shape: Callable[[Mapping[str, Any]], tuple] | None = None
 
 
 def register(recipe: Recipe) -> Recipe:

@@ -1,0 +1,112 @@
+"""TensorBoard writers for `train/` and `eval/`, and what the loop logs.
+
+Scalars are written eagerly after each compiled loop call (never from a
+Python step inside a tf.function, which would retrace it); the in-graph
+per-step loss summary reads the step from the global step variable.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Iterable, Mapping
+
+import numpy as np
+import tensorflow as tf
+
+
+class SummaryWriters:
+  """One `tf.summary` file writer per sub-directory of a log root.
+
+  Args:
+    logdir: root directory (usually model_dir); None disables all writing.
+  """
+
+  def __init__(self, logdir: str | None):
+    self._logdir = logdir
+    self._writers: dict[str, tf.summary.SummaryWriter] = {}
+
+  @property
+  def enabled(self) -> bool:
+    """False when there is no log directory."""
+    return self._logdir is not None
+
+  def writer(self, name: str) -> tf.summary.SummaryWriter:
+    """The writer of `logdir/name`, created on first use."""
+    if name not in self._writers:
+      if self._logdir is None:
+        self._writers[name] = tf.summary.create_noop_writer()
+      else:
+        self._writers[name] = tf.summary.create_file_writer(
+            os.path.join(self._logdir, name))
+    return self._writers[name]
+
+  def scalars(self, name: str, values: Mapping[str, float], step: int
+              ) -> None:
+    """Writes each finite-or-not scalar under `name/` at `step`."""
+    if not self.enabled:
+      return
+    with self.writer(name).as_default(step=step):
+      for tag, value in values.items():
+        tf.summary.scalar(tag, float(value))
+
+  def histograms(self, name: str, module: tf.Module, step: int) -> None:
+    """One histogram per trainable variable, tagged by its attribute path.
+
+    Paths (e.g. `_layers/0/w`) are unique even when layers share a name.
+    """
+    if not self.enabled:
+      return
+    trainable = {id(v) for v in module.trainable_variables}
+    with self.writer(name).as_default(step=step):
+      for path, var in module._flatten(  # pylint: disable=protected-access
+          with_path=True, predicate=lambda v: isinstance(v, tf.Variable)):
+        if id(var) in trainable:
+          tf.summary.histogram("/".join(map(str, path)), var)
+
+  def images(self, name: str, tag: str, images, step: int,
+             max_outputs: int = 16) -> None:
+    """Writes a batch of images [N, H, W, C] (floats in [0, 1] or uint8)."""
+    if not self.enabled:
+      return
+    with self.writer(name).as_default(step=step):
+      tf.summary.image(tag, images, max_outputs=max_outputs)
+
+  def text(self, name: str, tag: str, text: str, step: int) -> None:
+    """Writes a text summary."""
+    if not self.enabled:
+      return
+    with self.writer(name).as_default(step=step):
+      tf.summary.text(tag, text)
+
+  def flush(self) -> None:
+    """Flushes every writer."""
+    for writer in self._writers.values():
+      writer.flush()
+
+  def close(self) -> None:
+    """Flushes and closes every writer."""
+    for writer in self._writers.values():
+      writer.close()
+    self._writers.clear()
+
+
+def trace_graph(writers: SummaryWriters, name: str, fn, *args) -> None:
+  """Traces `fn(*args)` once and writes its graph to `name/`.
+
+  `fn` is a tf.function; the call runs for real (e.g. the first loop call),
+  so nothing is computed twice.
+  """
+  if not writers.enabled:
+    return fn(*args)
+  tf.summary.trace_on(graph=True, profiler=False)
+  try:
+    return fn(*args)
+  finally:
+    with writers.writer(name).as_default(step=0):
+      tf.summary.trace_export(name="train_step", step=0)
+    tf.summary.trace_off()
+
+
+def finite(values: Mapping[str, float]) -> bool:
+  """True when every value is finite."""
+  return all(np.isfinite(v) for v in values.values())

@@ -1,0 +1,483 @@
+"""The outer loop: epochs or a step budget, validation, hooks, checkpoints.
+
+    trainer = Trainer(model, "mse", optimizer, ["mae"], model_dir=d)
+    history = trainer.fit(data_fn, epochs=10, validation=val_ds)
+
+`fit` runs eagerly and calls the compiled inner loop (engine/loop.py) for
+`steps_per_loop` steps at a time. Around each call it writes scalars, checks
+the loss for NaN/Inf, prints progress and saves checkpoints. The same code
+runs on one device and under any tf.distribute strategy: every step goes
+through `strategy.run`, the loss is averaged over the GLOBAL batch, and
+metrics are example-weighted SUM/count variables.
+
+Create the model, optimizer and metrics inside `strategy.scope()`; the
+trainer builds the model and the optimizer's slots there too.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+import numpy as np
+import tensorflow as tf
+
+from engine import distribute
+from engine import losses as losses_lib
+from engine import metrics as metrics_lib
+from engine.checkpoint import RunCheckpoint
+from engine.errors import NonFiniteLossError
+from engine.history import History
+from engine.hooks import Hook
+from engine.loop import make_loop_fn
+from engine.progress import Progress
+from engine.summaries import SummaryWriters, trace_graph
+
+HISTORY_FILE = "history.json"
+_EVAL_ALL = 2**31 - 1
+
+
+def dummy_batch(spec) -> Any:
+  """Zeros shaped like one batch of `spec` (None dims become 1)."""
+  return tf.nest.map_structure(
+      lambda s: tf.zeros([d or 1 for d in s.shape], s.dtype), spec)
+
+
+def features_of(element: Any) -> Any:
+  """The features of an (x, y) or (x, y, w) element; x alone otherwise."""
+  return element[0] if isinstance(element, tuple) else element
+
+
+class Trainer:
+  """Trains, evaluates and predicts with one model under one strategy.
+
+  Args:
+    model: a callable tf.Module: `model(x, training=...)`.
+    loss: an engine.losses name or a per-example loss `fn(y, pred) -> [B]`.
+    optimizer: an engine optimizer.
+    metrics: engine.metrics names or metric objects.
+    strategy: a tf.distribute strategy (default: the current one).
+    model_dir: checkpoints, `train/` and `eval/` logs; None keeps nothing.
+    steps_per_loop: training steps per compiled loop call.
+    checkpoint_every: save every N steps (None: at the end only).
+    summary_every: scalar summaries every N steps.
+    histogram_every: weight histograms every N steps (None: per epoch end).
+    max_to_keep: checkpoints kept.
+    progress_interval: seconds between mid-epoch progress lines.
+    print_fn: where progress lines go; None silences them.
+    on_nan: "raise" (NonFiniteLossError) or "stop" (end fit quietly, as a
+      learning-rate sweep wants); either way nothing is saved after it.
+  """
+
+  def __init__(self, model, loss, optimizer, metrics: Sequence = (), *,
+               strategy: tf.distribute.Strategy | None = None,
+               model_dir: str | None = None, steps_per_loop: int = 100,
+               checkpoint_every: int | None = None, summary_every: int = 100,
+               histogram_every: int | None = None, max_to_keep: int = 5,
+               progress_interval: float = 10.0,
+               print_fn: Callable[[str], None] | None = print,
+               on_nan: str = "raise"):
+    _check_positive(steps_per_loop=steps_per_loop, summary_every=summary_every,
+                    checkpoint_every=checkpoint_every,
+                    histogram_every=histogram_every, max_to_keep=max_to_keep)
+    if on_nan not in ("raise", "stop"):
+      raise ValueError(f"on_nan must be 'raise' or 'stop', got {on_nan!r}")
+    self.on_nan = on_nan
+    self.strategy = strategy or tf.distribute.get_strategy()
+    self.model, self.optimizer = model, optimizer
+    self.loss_name = loss if isinstance(loss, str) else getattr(
+        loss, "__name__", "loss")
+    self.loss_fn = losses_lib.get(loss) if isinstance(loss, str) else loss
+    self.model_dir = model_dir
+    self.steps_per_loop = steps_per_loop
+    self.checkpoint_every = checkpoint_every
+    self.summary_every = summary_every
+    self.histogram_every = histogram_every
+    self.progress_interval = progress_interval
+    self.print_fn = print_fn
+    with self.strategy.scope():
+      self.metrics = [metrics_lib.get(m, self.loss_name)
+                      if isinstance(m, str) else m for m in metrics]
+      self.loss_metric = metrics_lib.Mean(name="loss")
+      self.global_step = tf.Variable(
+          0, dtype=tf.int64, trainable=False, name="global_step",
+          aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+      self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False,
+                               name="epoch")
+      self.step_in_epoch = tf.Variable(0, dtype=tf.int64, trainable=False,
+                                       name="step_in_epoch")
+      self.examples_seen = tf.Variable(0, dtype=tf.int64, trainable=False,
+                                       name="examples_seen")
+    self.writers = SummaryWriters(model_dir)
+    self._checkpoint: RunCheckpoint | None = None
+    self._max_to_keep = max_to_keep
+    self._train_loop = make_loop_fn(self._train_step)
+    self._eval_loop = make_loop_fn(self._eval_step)
+    self._predict_fn = tf.function(self._predict_step)
+    self._graph_written = False
+    self._steps_per_epoch: int | None = None
+    self._poisoned = False
+
+  # -- building and restoring ----------------------------------------------
+
+  def build(self, element_spec) -> None:
+    """Creates model and optimizer variables from one batch's spec."""
+    with self.strategy.scope():
+      self.model(dummy_batch(features_of(element_spec)), training=False)
+      if hasattr(self.optimizer, "build"):
+        self.optimizer.build(self.model.trainable_variables)
+
+  @property
+  def checkpoint(self) -> RunCheckpoint | None:
+    """The run's checkpoint (None without a model_dir)."""
+    if self._checkpoint is None and self.model_dir:
+      self._checkpoint = RunCheckpoint(
+          self.model_dir, max_to_keep=self._max_to_keep,
+          is_chief=distribute.is_chief(self.strategy), model=self.model,
+          optimizer=self.optimizer, global_step=self.global_step,
+          epoch=self.epoch, step_in_epoch=self.step_in_epoch)
+    return self._checkpoint
+
+  def restore(self) -> str | None:
+    """Restores the newest checkpoint of model_dir, if any; returns it."""
+    if self.checkpoint is None:
+      return None
+    with self.strategy.scope():
+      return self.checkpoint.restore_latest()
+
+  def save(self) -> str | None:
+    """Saves a checkpoint numbered by the global step."""
+    if self.checkpoint is None:
+      return None
+    return self.checkpoint.save(int(self.global_step.numpy()))
+
+  # -- the steps (cross-replica; each calls strategy.run once) --------------
+
+  def _train_step(self, element) -> None:
+    count, loss = self.strategy.run(self._replica_train_step,
+                                    args=(element,))
+    total = lambda v: self.strategy.reduce(tf.distribute.ReduceOp.SUM, v,
+                                           axis=None)
+    self.examples_seen.assign_add(tf.cast(total(count), tf.int64))
+    self.global_step.assign_add(1)
+    # Written only at steps the caller's record_if predicate selects; the
+    # empty name scope drops the while loop's "while/cond/" prefix.
+    with tf.name_scope(""):
+      tf.summary.scalar("step_loss", total(loss))
+
+  def _replica_train_step(self, element):
+    x, y = element[0], element[1]
+    variables = self.model.trainable_variables
+    with tf.GradientTape() as tape:
+      pred = self.model(x, training=True)
+      per_example = self.loss_fn(y, pred)
+      loss, reg = self._scaled_loss(per_example)
+    grads = tape.gradient(loss, variables)
+    self.optimizer.apply(grads, variables)
+    self._update_metrics(y, pred, per_example, reg)
+    return tf.shape(per_example)[0], loss
+
+  def _scaled_loss(self, per_example):
+    """Loss averaged over the GLOBAL batch; regularization counted once."""
+    global_size = losses_lib.global_batch_size(tf.shape(per_example)[0])
+    loss = losses_lib.compute_average_loss(per_example, global_size)
+    reg_terms = self.model.regularization_losses
+    reg = tf.add_n(reg_terms) if reg_terms else tf.constant(
+        0.0, per_example.dtype)
+    return loss + losses_lib.scale_regularization_loss(reg_terms), reg
+
+  def _update_metrics(self, y, pred, per_example, reg) -> None:
+    self.loss_metric.update(per_example + tf.cast(reg, per_example.dtype))
+    for metric in self.metrics:
+      metric.update(y, pred)
+
+  def _eval_step(self, element) -> None:
+    self.strategy.run(self._replica_eval_step, args=(element,))
+
+  def _replica_eval_step(self, element) -> None:
+    x, y = element[0], element[1]
+    pred = self.model(x, training=False)
+    per_example = self.loss_fn(y, pred)
+    reg_terms = self.model.regularization_losses
+    reg = tf.add_n(reg_terms) if reg_terms else 0.0
+    self._update_metrics(y, pred, per_example, reg)
+
+  def _predict_step(self, x):
+    return self.strategy.run(
+        lambda inputs: self.model(inputs, training=False), args=(x,))
+
+  # -- metrics ----------------------------------------------------------------
+
+  def _reset_metrics(self) -> None:
+    self.loss_metric.reset()
+    for metric in self.metrics:
+      metric.reset()
+
+  def _metric_logs(self, prefix: str = "") -> dict[str, float]:
+    logs = {prefix + "loss": float(self.loss_metric.result())}
+    for metric in self.metrics:
+      logs[prefix + metric.name] = float(metric.result())
+    return logs
+
+  # -- public API ---------------------------------------------------------------
+
+  def evaluate(self, dataset: tf.data.Dataset) -> dict[str, float]:
+    """Loss and metrics over the whole dataset (example-weighted)."""
+    self._ensure_built(dataset.element_spec)
+    self._reset_metrics()
+    iterator = iter(distribute.distribute(self.strategy, dataset))
+    self._eval_loop(iterator, tf.constant(_EVAL_ALL))
+    return self._metric_logs()
+
+  def predict(self, dataset: tf.data.Dataset) -> np.ndarray:
+    """Model outputs for every element, in order, as one array."""
+    self._ensure_built(dataset.element_spec)
+    outputs = []
+    for element in distribute.distribute(self.strategy, dataset):
+      result = self._predict_fn(features_of(element))
+      outputs.extend(t.numpy() for t in
+                     distribute.local_values(self.strategy, result))
+    return np.concatenate(outputs, axis=0)
+
+  def _ensure_built(self, element_spec) -> None:
+    if not getattr(self.model, "built", True):
+      self.build(element_spec)
+
+  def fit(self, data_fn: Callable[[int], tf.data.Dataset], *,
+          epochs: int | None = None, train_steps: int | None = None,
+          validation: tf.data.Dataset | None = None,
+          steps_per_epoch: int | None = None,
+          hooks: Iterable[Hook] = ()) -> History:
+    """Trains until `epochs` epochs or `train_steps` steps are done.
+
+    Resumes from model_dir's newest checkpoint: at the same epoch and the
+    same batch within it (the epoch's dataset is rebuilt and the batches
+    already trained on are skipped).
+
+    Args:
+      data_fn: epoch -> batched (x, y) dataset, deterministic per epoch.
+      epochs: number of passes over the data (ignored if train_steps set).
+      train_steps: total step budget; the data is re-read epoch after
+        epoch until it is spent.
+      validation: batched dataset evaluated at every epoch end.
+      steps_per_epoch: batches per epoch, when known (for ETA and to avoid
+        an empty loop call at the end of each epoch).
+      hooks: epoch hooks (threshold stop, early stopping, lr schedule).
+
+    Returns:
+      The History, including epochs from before a resume.
+
+    Raises:
+      NonFiniteLossError: the loss became NaN/Inf; nothing is saved after
+        that, so model_dir keeps the last good checkpoint.
+    """
+    if (epochs is None) == (train_steps is None):
+      raise ValueError("fit needs exactly one of epochs or train_steps")
+    _check_positive(epochs=epochs, train_steps=train_steps)
+    hooks = list(hooks)
+    self.build(data_fn(0).element_spec)
+    self.restore()
+    history = self._load_history()
+    total = train_steps or (epochs * steps_per_epoch if steps_per_epoch
+                            else None)
+    progress = Progress(total, None if train_steps else epochs,
+                        self.progress_interval, self.print_fn or _silent)
+    progress.start(int(self.global_step.numpy()))
+    self._steps_per_epoch = steps_per_epoch
+    self._poisoned = False
+    while not self._finished(epochs, train_steps):
+      stop = self._run_epoch(data_fn, train_steps, validation, hooks,
+                             history, progress)
+      if stop:
+        history.stop_reason = stop
+        self._say(stop)
+        break
+    if not self._poisoned:
+      self.save()
+      self._save_history(history)
+    self.writers.flush()
+    return history
+
+  # -- the epoch ----------------------------------------------------------------
+
+  def _finished(self, epochs, train_steps) -> bool:
+    if train_steps is not None:
+      return int(self.global_step.numpy()) >= train_steps
+    return int(self.epoch.numpy()) >= epochs
+
+  def _run_epoch(self, data_fn, train_steps, validation, hooks, history,
+                 progress) -> str | None:
+    steps_per_epoch = self._steps_per_epoch
+    epoch = int(self.epoch.numpy())
+    skip = int(self.step_in_epoch.numpy())
+    if skip == 0:
+      for hook in hooks:
+        hook.on_epoch_begin(self, epoch)
+    self._reset_metrics()
+    started = time.monotonic()
+    dataset = data_fn(epoch)
+    if skip:
+      dataset = dataset.skip(skip)
+    iterator = iter(distribute.distribute(self.strategy, dataset))
+    while True:
+      num_steps = self._next_chunk(train_steps)
+      ran = self._run_loop(iterator, num_steps)
+      problem = self._non_finite_loss()
+      if problem:
+        return problem
+      epoch_done = ran < num_steps or (
+          steps_per_epoch is not None and
+          int(self.step_in_epoch.numpy()) >= steps_per_epoch)
+      budget_done = (train_steps is not None and
+                     int(self.global_step.numpy()) >= train_steps)
+      if epoch_done or budget_done:
+        break
+      self._maybe_checkpoint(ran)
+      progress.maybe_mid_epoch(epoch, int(self.global_step.numpy()),
+                               self._metric_logs())
+    if not epoch_done:
+      # The step budget ended mid-epoch: keep the data position.
+      self._maybe_checkpoint(ran)
+      return None
+    if steps_per_epoch is None and skip == 0:
+      # Learnt once, so later epochs end without an empty loop call.
+      self._steps_per_epoch = int(self.step_in_epoch.numpy())
+    return self._end_epoch(epoch, started, validation, hooks, history,
+                           progress, ran)
+
+  def _next_chunk(self, train_steps) -> int:
+    steps_per_epoch = self._steps_per_epoch
+    step = int(self.global_step.numpy())
+    n = self.steps_per_loop
+    if self.checkpoint_every:
+      n = min(n, self.checkpoint_every - step % self.checkpoint_every)
+    if train_steps is not None:
+      n = min(n, train_steps - step)
+    if steps_per_epoch is not None:
+      n = min(n, max(steps_per_epoch - int(self.step_in_epoch.numpy()), 1))
+    return max(n, 1)
+
+  def _run_loop(self, iterator, num_steps: int) -> int:
+    before = int(self.global_step.numpy())
+    examples_before = int(self.examples_seen.numpy())
+    started = time.monotonic()
+    with self.writers.writer("train").as_default(step=self.global_step):
+      with tf.summary.record_if(self._record_predicate):
+        args = (iterator, tf.constant(num_steps, tf.int32))
+        if not self._graph_written:
+          ran = trace_graph(self.writers, "train", self._train_loop, *args)
+          self._graph_written = True
+        else:
+          ran = self._train_loop(*args)
+    ran = int(ran)
+    seconds = max(time.monotonic() - started, 1e-9)
+    self.step_in_epoch.assign_add(ran)
+    if ran:
+      self._write_train_scalars(before, ran, seconds, examples_before)
+    return ran
+
+  def _record_predicate(self):
+    return tf.equal(self.global_step % self.summary_every, 0)
+
+  def _write_train_scalars(self, before, ran, seconds, examples_before):
+    step = int(self.global_step.numpy())
+    if before // self.summary_every == step // self.summary_every:
+      return
+    examples = int(self.examples_seen.numpy()) - examples_before
+    logs = self._metric_logs()
+    logs.update({"learning_rate": self._learning_rate(),
+                 "steps_per_sec": ran / seconds,
+                 "examples_per_sec": examples / seconds})
+    self.writers.scalars("train", logs, step)
+    if self.histogram_every and (
+        before // self.histogram_every != step // self.histogram_every):
+      self.writers.histograms("train", self.model, step)
+
+  def _learning_rate(self) -> float:
+    return float(self.optimizer.learning_rate_value())
+
+  def _non_finite_loss(self) -> str | None:
+    """None while the loss is finite; else stops (see `on_nan`)."""
+    loss = float(self.loss_metric.result())
+    if np.isfinite(loss):
+      return None
+    self._poisoned = True
+    step = int(self.global_step.numpy())
+    self.writers.flush()
+    kept = self.checkpoint.latest if self.checkpoint else None
+    message = (f"loss became {loss} by step {step}; stopped without saving. "
+               + (f"The last good checkpoint is {kept}. " if kept else "")
+               + "Lower --learning_rate or check the data for NaN/Inf")
+    if self.on_nan == "raise":
+      raise NonFiniteLossError(message)
+    return message
+
+  def _maybe_checkpoint(self, ran: int) -> None:
+    if not self.checkpoint_every or not ran:
+      return
+    step = int(self.global_step.numpy())
+    if step % self.checkpoint_every == 0:
+      self.save()
+
+  def _end_epoch(self, epoch, started, validation, hooks, history,
+                 progress, ran) -> str | None:
+    logs = self._metric_logs()
+    logs["lr"] = self._learning_rate()
+    if validation is not None:
+      train_state = dict(logs)
+      logs = dict(train_state, **{
+          f"val_{k}": v for k, v in self.evaluate(validation).items()})
+      self.writers.scalars("eval", {k[4:]: v for k, v in logs.items()
+                                    if k.startswith("val_")},
+                           int(self.global_step.numpy()))
+    self.epoch.assign_add(1)
+    self.step_in_epoch.assign(0)
+    history.append(epoch, logs)
+    step = int(self.global_step.numpy())
+    if self.histogram_every is None:
+      self.writers.histograms("train", self.model, step)
+    progress.epoch_end(epoch, step, logs, time.monotonic() - started)
+    self._maybe_checkpoint(ran)
+    self._save_history(history)
+    stop = None
+    for hook in hooks:
+      if hook.on_epoch_end(self, epoch, logs) and stop is None:
+        stop = hook.stop_reason
+    return stop
+
+  # -- history ------------------------------------------------------------------
+
+  def _history_path(self) -> str | None:
+    return os.path.join(self.model_dir, HISTORY_FILE) if self.model_dir else None
+
+  def _load_history(self) -> History:
+    path = self._history_path()
+    history = History.load(path) if path else History()
+    done = int(self.epoch.numpy())
+    # Epochs after the restored checkpoint were not kept: drop their logs.
+    keep = [i for i, e in enumerate(history.epoch) if e < done]
+    history.epoch = [history.epoch[i] for i in keep]
+    history.history = {k: [v[i] for i in keep if i < len(v)]
+                       for k, v in history.history.items()}
+    history.stop_reason = None
+    return history
+
+  def _save_history(self, history: History) -> None:
+    path = self._history_path()
+    if path and distribute.is_chief(self.strategy):
+      history.save(path)
+
+  def _say(self, text: str) -> None:
+    if self.print_fn:
+      self.print_fn(text)
+
+
+def _silent(_: str) -> None:
+  pass
+
+
+def _check_positive(**values: int | None) -> None:
+  for name, value in values.items():
+    if value is not None and value < 1:
+      raise ValueError(f"{name} must be a positive integer, got {value}")
