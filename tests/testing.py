@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
@@ -28,8 +29,14 @@ def logical_cpus() -> list[str]:
   return [d.name for d in tf.config.list_logical_devices("CPU")]
 
 
+@functools.lru_cache(maxsize=None)
 def mirrored_strategy() -> tf.distribute.MirroredStrategy:
-  """A MirroredStrategy over the two logical CPUs."""
+  """THE MirroredStrategy over the two logical CPUs (one per process).
+
+  Every new MirroredStrategy numbers its collective ops from the same
+  start, and the runtime remembers each number's first tensor shape, so a
+  second strategy in one process can collide with the first's all-reduces.
+  """
   devices = logical_cpus()
   if len(devices) < 2:
     raise RuntimeError("need 2 logical CPUs; import tests.conftest first")

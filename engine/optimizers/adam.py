@@ -1,0 +1,74 @@
+"""Adam, with optional AMSGrad."""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from engine.errors import EngineUserError
+from engine.optimizers.base import Optimizer
+
+
+class Adam(Optimizer):
+  """Keras 3's Adam.
+
+  With `t = iterations + 1`:
+  `alpha = lr * sqrt(1 - beta_2**t) / (1 - beta_1**t)`,
+  `m += (g - m) * (1 - beta_1)`, `v += (g**2 - v) * (1 - beta_2)`,
+  AMSGrad: `v_hat = max(v_hat, v)` replaces `v`;
+  `var -= alpha * m / (sqrt(v) + epsilon)`.
+
+  Example:
+    optimizer = Adam(learning_rate=1e-3, amsgrad=True)
+  """
+
+  def __init__(self, learning_rate=0.001, beta_1: float = 0.9,
+               beta_2: float = 0.999, epsilon: float = 1e-7,
+               amsgrad: bool = False, name: str | None = None,
+               **clip_options):
+    """Stores the hyperparameters.
+
+    Args:
+      learning_rate: Float, tf.Variable or schedule `callable(step)`.
+      beta_1: Decay of the first moment, in [0, 1).
+      beta_2: Decay of the second moment, in [0, 1).
+      epsilon: Small constant for numerical stability, >= 0.
+      amsgrad: Use the maximum of past second moments.
+      name: Module name.
+      **clip_options: `clipnorm`, `clipvalue` or `global_clipnorm`.
+
+    Raises:
+      EngineUserError: for a hyperparameter out of range.
+    """
+    super().__init__(learning_rate, name=name, **clip_options)
+    if not (0.0 <= beta_1 < 1.0 and 0.0 <= beta_2 < 1.0 and epsilon >= 0):
+      raise EngineUserError(
+          f"{self.name}: need 0 <= beta_1, beta_2 < 1 and epsilon >= 0, got "
+          f"beta_1={beta_1}, beta_2={beta_2}, epsilon={epsilon}.")
+    self.beta_1 = float(beta_1)
+    self.beta_2 = float(beta_2)
+    self.epsilon = float(epsilon)
+    self.amsgrad = bool(amsgrad)
+
+  def _create_slots(self, var_list):
+    self.momentums = self._zeros_like_each(var_list, "m")
+    self.velocities = self._zeros_like_each(var_list, "v")
+    if self.amsgrad:
+      self.velocity_hats = self._zeros_like_each(var_list, "v_hat")
+
+  def _update_step(self, grad, var, index, learning_rate):
+    dtype = var.dtype
+    beta_1 = tf.cast(self.beta_1, dtype)
+    beta_2 = tf.cast(self.beta_2, dtype)
+    step = tf.cast(self.iterations + 1, dtype)
+    alpha = (learning_rate * tf.sqrt(1 - tf.pow(beta_2, step))
+             / (1 - tf.pow(beta_1, step)))
+    m_var, v_var = self.momentums[index], self.velocities[index]
+    # Python-float (1 - beta) rounds like Keras's, for bit-level agreement.
+    m = m_var.assign_add((grad - m_var) * (1 - self.beta_1))
+    v = v_var.assign_add((tf.square(grad) - v_var) * (1 - self.beta_2))
+    if self.amsgrad:
+      v_hat = self.velocity_hats[index]
+      v = v_hat.assign(tf.maximum(v_hat, v))
+    epsilon = tf.cast(self.epsilon, dtype)
+    return var.assign_sub(m * alpha / (tf.sqrt(v) + epsilon),
+                          read_value=False)
