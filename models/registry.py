@@ -43,6 +43,9 @@ class Recipe:
     target: default (metric, value) at which training stops, or None.
     input_shape: optional `hparams -> (shape without batch, dtype)` so
       `trainers.summary` can build the model without reading any data.
+    extra_hooks: optional `(hparams, data_bundle) -> list[engine.hooks.Hook]`
+      for model-specific epoch-end work, e.g. logging generated text or a
+      grid of augmented images to TensorBoard (`trainer.writers`).
   """
 
   name: str
@@ -56,6 +59,7 @@ class Recipe:
   hparams: Mapping[str, Any] = dataclasses.field(default_factory=dict)
   target: tuple[str, float] | None = None
   input_shape: Callable[[Mapping[str, Any]], tuple] | None = None
+  extra_hooks: Callable[[Mapping[str, Any], Any], list] | None = None
 
 
 def register(recipe: Recipe) -> Recipe:

@@ -9,8 +9,11 @@ traceback. Anything else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import sys
+import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -36,6 +39,43 @@ def user_error_types() -> tuple[type[BaseException], ...]:
   return tuple(types)
 
 
+# Start-up chatter of TF's C++ runtime on a machine without a GPU.
+_STARTUP_NOISE = re.compile(
+    r"absl::InitializeLog|cudart_stub|cuda_platform|cuda_dnn|cuda_fft|"
+    r"cuda_blas|cpu_feature_guard|To enable the following instructions|"
+    r"oneDNN custom operations|computation placer already registered|"
+    r"Unable to register cu")
+
+
+@contextlib.contextmanager
+def quiet_tf_startup():
+  """Filters TF's C++ start-up chatter out of stderr inside the block.
+
+  The C++ runtime writes to file descriptor 2 before TF_CPP_MIN_LOG_LEVEL
+  applies, so stderr is captured at the descriptor level; every line that
+  is not known chatter is passed on unchanged afterwards.
+  """
+  fd = sys.stderr.fileno()
+  saved = os.dup(fd)
+  with tempfile.TemporaryFile() as captured:
+    sys.stderr.flush()
+    os.dup2(captured.fileno(), fd)
+    try:
+      yield
+    finally:
+      sys.stderr.flush()
+      os.dup2(saved, fd)
+      os.close(saved)
+      captured.seek(0)
+      for line in captured.read().decode(errors="replace").splitlines():
+        if not _STARTUP_NOISE.search(line):
+          print(line, file=sys.stderr)
+
+
+with quiet_tf_startup():
+  import tensorflow as tf  # noqa: E402  pylint: disable=g-import-not-at-top
+
+
 def fail(message: str) -> None:
   """Prints `error: message` as one line and exits with EXIT_USAGE."""
   print(f"error: {' '.join(str(message).split())}", file=sys.stderr)
@@ -51,6 +91,17 @@ def _guard(main):
   return guarded
 
 
+def parse_flags(argv: list[str]) -> list[str]:
+  """absl flag parsing with a bad value reported as one `error:` line."""
+  from absl import flags  # pylint: disable=import-outside-toplevel
+  try:
+    return flags.FLAGS(argv)
+  except flags.Error as e:
+    fail(f"{e} (see --helpfull)")
+
+
 def run(main) -> None:
   """absl's app.run with user errors reported as a single line."""
-  app.run(_guard(main))
+  with quiet_tf_startup():
+    tf.config.list_logical_devices()  # starts the runtime (and its chatter)
+  app.run(_guard(main), flags_parser=parse_flags)

@@ -1,0 +1,108 @@
+r"""Races our loop against Keras `model.fit`: `python -m trainers.benchmark --model=NAME`.
+
+Both train the same architecture from the same initial weights on the same
+data and batch size, in one process. Each side first runs one warm-up epoch
+(tracing/compilation), then --epochs timed epochs. Prints examples/sec and
+the final training loss of each, and a last line `ratio: X.XX` (ours /
+Keras; above 1 means we are faster).
+"""
+
+from __future__ import annotations
+
+import time
+
+from absl import flags
+
+from trainers import cli
+from trainers import flags as common_flags
+
+common_flags.define_model_flag()
+common_flags.define_hparam_flags()
+flags.DEFINE_integer("bench_epochs", 5, "Timed epochs per side.")
+flags.DEFINE_integer("steps_per_loop", 100, "Our loop's steps per call.")
+flags.DEFINE_integer("seed", 42, "Seed for weights and data.")
+flags.DEFINE_string("keras_jit_compile", "auto",
+                    "jit_compile for model.compile: auto, true or false.")
+flags.register_validator("bench_epochs", lambda v: v > 0,
+                         "--bench_epochs must be positive")
+FLAGS = flags.FLAGS
+
+
+def count_examples(dataset) -> int:
+  """Examples in one pass over a batched (x, y) dataset."""
+  import tensorflow as tf
+  return int(dataset.reduce(tf.constant(0, tf.int64),
+                            lambda n, e: n + tf.shape(e[1], tf.int64)[0]))
+
+
+def time_ours(trainer, data, epochs: int) -> tuple[float, float]:
+  """(seconds for `epochs` epochs after a warm-up epoch, last loss)."""
+  trainer.fit(data.train, epochs=1, steps_per_epoch=data.steps_per_epoch)
+  start = time.perf_counter()
+  history = trainer.fit(data.train, epochs=1 + epochs,
+                        steps_per_epoch=data.steps_per_epoch)
+  return time.perf_counter() - start, history.history["loss"][-1]
+
+
+def time_keras(keras_model, data, epochs: int) -> tuple[float, float]:
+  """(seconds for `epochs` epochs of model.fit after a warm-up, last loss)."""
+  dataset = data.train(0)
+  keras_model.fit(dataset, epochs=1, verbose=0)
+  start = time.perf_counter()
+  history = keras_model.fit(dataset, epochs=epochs, verbose=0)
+  return time.perf_counter() - start, history.history["loss"][-1]
+
+
+def build_keras(recipe, hparams, trainer, spec):
+  """The compiled Keras twin, starting from our trainer's initial weights."""
+  from trainers import benchmark_keras
+  features = spec[0]
+  model = benchmark_keras.twin(trainer.model, features.shape[1:],
+                               features.dtype.name)
+  optimizer = benchmark_keras.keras_optimizer(
+      recipe.optimizer, hparams["learning_rate"], **recipe.optimizer_kwargs)
+  jit = {"auto": "auto", "true": True, "false": False}[
+      FLAGS.keras_jit_compile.lower()]
+  model.compile(optimizer=optimizer, loss=_keras_loss(recipe.loss),
+                metrics=list(recipe.metrics), jit_compile=jit)
+  return model
+
+
+def _keras_loss(name: str) -> str:
+  return {"huber": "huber", "mse": "mse", "mae": "mae"}.get(name, name)
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise cli.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+  import tensorflow as tf
+  from models import registry
+  from trainers import session
+  recipe = registry.get(FLAGS.model)
+  hparams = session.resolve_hparams(recipe, common_flags.hparam_overrides())
+  hparams["seed"] = FLAGS.seed
+  session.set_seeds(FLAGS.seed)
+  data = recipe.make_data(hparams)
+  spec = data.element_spec
+  trainer = session.make_trainer(recipe, hparams,
+                                 tf.distribute.get_strategy(), None,
+                                 steps_per_loop=FLAGS.steps_per_loop,
+                                 print_fn=None)
+  trainer.build(spec)
+  keras_model = build_keras(recipe, hparams, trainer, spec)
+  examples = count_examples(data.train(0)) * FLAGS.bench_epochs
+  ours_s, ours_loss = time_ours(trainer, data, FLAGS.bench_epochs)
+  keras_s, keras_loss = time_keras(keras_model, data, FLAGS.bench_epochs)
+  ours_rate, keras_rate = examples / ours_s, examples / keras_s
+  print(f"model {recipe.name}, batch {hparams['batch_size']}, "
+        f"{FLAGS.bench_epochs} timed epochs of {examples // FLAGS.bench_epochs}"
+        " examples")
+  print(f"tfpractice: {ours_rate:12.1f} examples/sec  final loss "
+        f"{ours_loss:.5g}")
+  print(f"keras fit:  {keras_rate:12.1f} examples/sec  final loss "
+        f"{keras_loss:.5g}")
+  print(f"ratio: {ours_rate / keras_rate:.2f}")
+
+
+if __name__ == "__main__":
+  cli.run(main)

@@ -1,0 +1,86 @@
+r"""Forecasts the validation split: `python -m trainers.forecast --model_dir=D`.
+
+The course's `model_forecast`: every window of the series ending just before
+a validation step is fed to the model; the prediction for step t comes from
+the `window_size` values before t. Prints one line per method (the model and
+the naive / moving-average / differencing baselines) with its MAE and MSE,
+logs the actual and the forecast series to TensorBoard (`forecast/actual`
+and `forecast/model` runs, same tag, so one chart overlays them) and stores
+the scores under "forecast" in metrics.json.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from absl import flags
+
+from trainers import cli
+from trainers import flags as common_flags
+
+common_flags.define_model_dir_flag(required=True)
+flags.DEFINE_integer("batch_size", 256, "Windows per inference batch.")
+FLAGS = flags.FLAGS
+
+
+def model_forecast(trainer, series: np.ndarray, split_time: int,
+                   window_size: int, seq2seq: bool) -> np.ndarray:
+  """The model's one-step forecasts aligned with series[split_time:]."""
+  from data.windows import forecast_windows
+  inputs = series[split_time - window_size:-1]
+  windows = forecast_windows(inputs, window_size, FLAGS.batch_size,
+                             seq2seq=seq2seq)
+  predictions = trainer.predict(windows)
+  if seq2seq:
+    return predictions[:, -1, 0]
+  return predictions.reshape(len(predictions), -1)[:, 0]
+
+
+def log_series(model_dir: str, actual: np.ndarray, forecast: np.ndarray,
+               split_time: int) -> str:
+  """Writes both series under one tag in two runs, so TensorBoard overlays."""
+  from engine.summaries import SummaryWriters
+  logdir = os.path.join(model_dir, "forecast")
+  writers = SummaryWriters(logdir)
+  for run, values in (("actual", actual), ("model", forecast)):
+    with writers.writer(run).as_default():
+      import tensorflow as tf
+      for offset, value in enumerate(values):
+        tf.summary.scalar("validation_series", float(value),
+                          step=split_time + offset)
+  writers.close()
+  return logdir
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise cli.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+  from models import baselines
+  from trainers import session
+  recipe, hparams = session.load_run(FLAGS.model_dir)
+  data = recipe.make_data(hparams)
+  if "series" not in data.extras:
+    raise cli.UsageError(f"model {recipe.name!r} is not a time-series model; "
+                         "use trainers.evaluate")
+  extras = data.extras
+  series, split_time = extras["series"], extras["split_time"]
+  trainer = session.restored_trainer(recipe, hparams, FLAGS.model_dir,
+                                     data.element_spec)
+  forecast = model_forecast(trainer, series, split_time,
+                            extras["window_size"], extras["seq2seq"])
+  actual = series[split_time:]
+  scores = {recipe.name: {"mae": baselines.mae(actual, forecast),
+                          "mse": baselines.mse(actual, forecast)}}
+  scores.update(baselines.evaluate_baselines(series, split_time))
+  width = max(map(len, scores))
+  for name, score in scores.items():
+    print(f"{name:<{width}}  MAE {score['mae']:8.4f}  MSE {score['mse']:10.4f}")
+  logdir = log_series(FLAGS.model_dir, actual, forecast, split_time)
+  session.update_metrics_file(FLAGS.model_dir, "forecast", scores)
+  print(f"actual and forecast series logged to {logdir} "
+        f"(tensorboard --logdir {FLAGS.model_dir})")
+
+
+if __name__ == "__main__":
+  cli.run(main)

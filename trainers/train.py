@@ -1,0 +1,88 @@
+r"""Trains a registered model: `python -m trainers.train --model=series_dnn`.
+
+Prints a progress line per epoch (step/total, loss, metrics, ETA), writes
+checkpoints and TensorBoard logs (train/, eval/) into --model_dir, and at
+the end metrics.json (final metrics and history). Running the same command
+again resumes where the last run stopped.
+"""
+
+from __future__ import annotations
+
+import os
+
+from absl import flags
+
+from trainers import cli  # noqa: F401  (quiets TF logs before TF loads)
+from trainers import flags as common_flags
+
+common_flags.define_model_flag()
+common_flags.define_model_dir_flag()
+common_flags.define_hparam_flags()
+common_flags.define_run_flags()
+FLAGS = flags.FLAGS
+
+
+def make_hooks(recipe, hparams, data):
+  """The recipe's own hooks, threshold stop (flag or the recipe's default)
+  and early stopping."""
+  from engine import hooks
+  result = list(recipe.extra_hooks(hparams, data)) if recipe.extra_hooks else []
+  target = ((FLAGS.target_metric, FLAGS.target_value)
+            if FLAGS.target_metric else recipe.target)
+  if target:
+    result.append(hooks.StopAtThreshold(*target))
+  if FLAGS.early_stopping_patience is not None:
+    result.append(hooks.EarlyStopping("val_loss",
+                                      FLAGS.early_stopping_patience))
+  return result
+
+
+def train(recipe, hparams, model_dir: str) -> dict:
+  """Runs training and returns what goes into metrics.json."""
+  from engine import distribute
+  from trainers import session
+  data = recipe.make_data(hparams)
+  strategy = distribute.get_strategy(FLAGS.strategy)
+  session.write_config(model_dir, recipe.name, hparams)
+  session.write_artifacts(model_dir, data.artifacts)
+  trainer = session.make_trainer(
+      recipe, hparams, strategy, model_dir, FLAGS.optimizer,
+      steps_per_loop=FLAGS.steps_per_loop,
+      checkpoint_every=FLAGS.checkpoint_every,
+      summary_every=FLAGS.summary_every,
+      histogram_every=FLAGS.histogram_every, max_to_keep=FLAGS.max_to_keep)
+  budget = ({"train_steps": FLAGS.train_steps} if FLAGS.train_steps
+            else {"epochs": hparams["epochs"]})
+  history = trainer.fit(data.train, validation=data.validation,
+                        steps_per_epoch=data.steps_per_epoch,
+                        hooks=make_hooks(recipe, hparams, data), **budget)
+  result = {"model": recipe.name, "steps": int(trainer.global_step.numpy()),
+            "epochs": int(trainer.epoch.numpy()),
+            "train": history.last(), "stop_reason": history.stop_reason,
+            "history": history.to_dict()["history"]}
+  if data.validation is not None:
+    result["validation"] = trainer.evaluate(data.validation)
+  return result
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise cli.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+  from models import registry
+  from trainers import session
+  recipe = registry.get(FLAGS.model)
+  hparams = session.resolve_hparams(recipe, common_flags.hparam_overrides())
+  hparams["seed"] = FLAGS.seed
+  model_dir = FLAGS.model_dir or os.path.join("runs", recipe.name)
+  session.check_model_dir(model_dir, recipe.name)
+  session.set_seeds(FLAGS.seed, FLAGS.deterministic)
+  result = train(recipe, hparams, model_dir)
+  path = session.update_metrics_file(model_dir, "train", result)
+  final = result.get("validation") or result["train"]
+  print(f"done: {result['steps']} steps, {result['epochs']} epochs; "
+        + " - ".join(f"{k} {v:.4g}" for k, v in final.items())
+        + f"; metrics in {path}")
+
+
+if __name__ == "__main__":
+  cli.run(main)
