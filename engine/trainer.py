@@ -146,6 +146,18 @@ class Trainer:
     with self.strategy.scope():
       return self.checkpoint.restore_latest()
 
+  def _restore_keeping_learning_rate(self) -> None:
+    """Restores, but the rate the optimizer was built with wins.
+
+    A re-run with another --learning_rate means that rate; the same command
+    gets the same rate, so an exact resume is unaffected.
+    """
+    variable = getattr(self.optimizer, "learning_rate_variable", None)
+    configured = None if variable is None else float(variable.numpy())
+    self.restore()
+    if configured is not None:
+      self.optimizer.set_learning_rate(configured)
+
   def save(self) -> str | None:
     """Saves a checkpoint numbered by the global step."""
     if self.checkpoint is None:
@@ -277,7 +289,7 @@ class Trainer:
     _check_positive(epochs=epochs, train_steps=train_steps)
     hooks = list(hooks)
     self.build(data_fn(0).element_spec)
-    self.restore()
+    self._restore_keeping_learning_rate()
     history = self._load_history()
     total = train_steps or (epochs * steps_per_epoch if steps_per_epoch
                             else None)
@@ -311,9 +323,8 @@ class Trainer:
     steps_per_epoch = self._steps_per_epoch
     epoch = int(self.epoch.numpy())
     skip = int(self.step_in_epoch.numpy())
-    if skip == 0:
-      for hook in hooks:
-        hook.on_epoch_begin(self, epoch)
+    for hook in hooks:  # also when resuming mid-epoch: the lr of this epoch
+      hook.on_epoch_begin(self, epoch)
     self._reset_metrics()
     started = time.monotonic()
     dataset = data_fn(epoch)
