@@ -92,12 +92,21 @@ def _guard(main):
 
 
 def parse_flags(argv: list[str]) -> list[str]:
-  """absl flag parsing with a bad value reported as one `error:` line."""
+  """absl flag parsing with a bad value reported as one `error:` line.
+
+  absl's log verbosity defaults to WARNING here, so TF's Python INFO lines
+  (e.g. checkpoint sharding timings) stay out of the progress output;
+  `--verbosity=0` brings them back.
+  """
   from absl import flags  # pylint: disable=import-outside-toplevel
+  from absl import logging  # pylint: disable=import-outside-toplevel
   try:
-    return flags.FLAGS(argv)
+    remaining = flags.FLAGS(argv)
   except flags.Error as e:
     fail(f"{e} (see --helpfull)")
+  if not flags.FLAGS["verbosity"].present:
+    logging.set_verbosity(logging.WARNING)
+  return remaining
 
 
 def run(main) -> None:
