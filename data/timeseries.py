@@ -21,8 +21,8 @@ from data.errors import DataError
 from data.series_csv import read_series_csv
 from data.series_synthetic import (PRESETS, noise, seasonal_pattern,
                                    seasonality, synthetic_series, trend)
-from data.windows import (forecast_windows, num_windows, steps_per_epoch,
-                          windowed_dataset)
+from data.windows import (batch_pairs, forecast_windows, num_windows,
+                          steps_per_epoch, window_pairs, windowed_dataset)
 
 __all__ = [
     "PRESETS", "epoch_seed", "forecast_windows", "load_series", "noise",
@@ -126,9 +126,11 @@ def series_bundle(hparams: Mapping[str, Any],
   _check_split_fits_window("training", len(x_train), window_size)
   _check_split_fits_window("validation", len(x_valid), window_size)
 
+  train_pairs = window_pairs(x_train, window_size, seq2seq)
+
   def train(epoch: int) -> tf.data.Dataset:
-    return windowed_dataset(x_train, window_size, batch_size, shuffle_buffer,
-                            seed=epoch_seed(seed, epoch), seq2seq=seq2seq)
+    return batch_pairs(train_pairs, batch_size, shuffle_buffer,
+                       seed=epoch_seed(seed, epoch))
 
   validation = windowed_dataset(x_valid, window_size, batch_size,
                                 seq2seq=seq2seq, shuffle=False)

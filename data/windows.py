@@ -59,19 +59,46 @@ def windowed_dataset(series, window_size: int, batch_size: int,
     DataError: the series has fewer than window_size + 1 values, or a size
       argument is not positive.
   """
+  pairs = window_pairs(series, window_size, seq2seq)
+  return batch_pairs(pairs, batch_size, shuffle_buffer, seed, shuffle)
+
+
+def window_pairs(series, window_size: int,
+                 seq2seq: bool = False) -> tf.data.Dataset:
+  """The unbatched (features, label) pairs of every window, cached.
+
+  The first half of `windowed_dataset`: window, flat_map and the split into
+  features and label, computed once and cached, so that each epoch's
+  `batch_pairs` only shuffles and batches (no re-tracing, no re-windowing).
+
+  Raises:
+    DataError: the series has fewer than window_size + 1 values.
+  """
   series = _as_series(series, window_size)
-  _check_positive(batch_size=batch_size, shuffle_buffer=shuffle_buffer)
   if seq2seq:
     series = series[:, np.newaxis]
   dataset = _windows(series, window_size + 1)
-  if shuffle:
-    dataset = dataset.shuffle(shuffle_buffer, seed=seed,
-                              reshuffle_each_iteration=False)
   if seq2seq:
     dataset = dataset.map(lambda w: (w[:-1], w[1:]))
   else:
     dataset = dataset.map(lambda w: (w[:-1], w[-1]))
-  return dataset.batch(batch_size).prefetch(1)
+  return dataset.cache()
+
+
+def batch_pairs(pairs: tf.data.Dataset, batch_size: int,
+                shuffle_buffer: int = 1000, seed: int | None = None,
+                shuffle: bool = True) -> tf.data.Dataset:
+  """The second half of `windowed_dataset`: shuffle, batch, prefetch.
+
+  Shuffling the (features, label) pairs gives the same order as the
+  course's shuffle of whole windows: the permutation depends only on the
+  seed and the number of elements.
+  """
+  _check_positive(batch_size=batch_size, shuffle_buffer=shuffle_buffer)
+  if shuffle:
+    pairs = pairs.shuffle(shuffle_buffer, seed=seed,
+                          reshuffle_each_iteration=False)
+  return pairs.batch(batch_size).prefetch(1)
 
 
 def forecast_windows(series, window_size: int, batch_size: int = 32,

@@ -115,6 +115,11 @@ class Trainer:
     self._train_loop = make_loop_fn(self._train_step)
     self._eval_loop = make_loop_fn(self._eval_step)
     self._predict_fn = tf.function(self._predict_step)
+    self._reset_fn = tf.function(self._reset_metrics)
+    self._metric_fn = tf.function(self._metric_tensors)
+    self._results_fn = tf.function(self._all_results)
+    self._step = self._epoch = self._step_in_epoch = self._examples = 0
+    self._last_dataset = self._repeating = None
     self._graph_written = False
     self._steps_per_epoch: int | None = None
     self._poisoned = False
@@ -144,7 +149,22 @@ class Trainer:
     if self.checkpoint is None:
       return None
     with self.strategy.scope():
-      return self.checkpoint.restore_latest()
+      path = self.checkpoint.restore_latest()
+    self._step = int(self.global_step.numpy())
+    self._epoch = int(self.epoch.numpy())
+    self._step_in_epoch = int(self.step_in_epoch.numpy())
+    self._examples = int(self.examples_seen.numpy())
+    return path
+
+  @property
+  def epochs_done(self) -> int:
+    """Epochs finished so far (including those before a resume)."""
+    return self._epoch
+
+  @property
+  def steps_done(self) -> int:
+    """Training steps taken so far (the global step)."""
+    return self._step
 
   def _restore_keeping_learning_rate(self) -> None:
     """Restores, but the rate the optimizer was built with wins.
@@ -162,6 +182,8 @@ class Trainer:
     """Saves a checkpoint numbered by the global step."""
     if self.checkpoint is None:
       return None
+    self.epoch.assign(self._epoch)
+    self.step_in_epoch.assign(self._step_in_epoch)
     return self.checkpoint.save(int(self.global_step.numpy()))
 
   # -- the steps (cross-replica; each calls strategy.run once) --------------
@@ -226,18 +248,35 @@ class Trainer:
     for metric in self.metrics:
       metric.reset()
 
-  def _metric_logs(self, prefix: str = "") -> dict[str, float]:
-    logs = {prefix + "loss": float(self.loss_metric.result())}
+  def _metric_tensors(self) -> dict[str, tf.Tensor]:
+    tensors = {"loss": self.loss_metric.result()}
     for metric in self.metrics:
-      logs[prefix + metric.name] = float(metric.result())
-    return logs
+      tensors[metric.name] = metric.result()
+    return tensors
+
+  def _all_results(self) -> dict[str, tf.Tensor]:
+    """Metrics, learning rate and example count in ONE graph call."""
+    tensors = self._metric_tensors()
+    tensors["lr"] = tf.cast(self.optimizer.learning_rate_value(), tf.float32)
+    tensors["examples_seen"] = self.examples_seen.read_value()
+    return tensors
+
+  def _results(self) -> dict[str, float]:
+    values = {k: v.numpy() for k, v in self._results_fn().items()}
+    values["examples_seen"] = int(values["examples_seen"])
+    return {k: (v if k == "examples_seen" else float(v))
+            for k, v in values.items()}
+
+  def _metric_logs(self, prefix: str = "") -> dict[str, float]:
+    return {prefix + k: float(v.numpy())
+            for k, v in self._metric_fn().items()}
 
   # -- public API ---------------------------------------------------------------
 
   def evaluate(self, dataset: tf.data.Dataset) -> dict[str, float]:
     """Loss and metrics over the whole dataset (example-weighted)."""
     self._ensure_built(dataset.element_spec)
-    self._reset_metrics()
+    self._reset_fn()
     iterator = iter(distribute.distribute(self.strategy, dataset))
     self._eval_loop(iterator, tf.constant(_EVAL_ALL))
     return self._metric_logs()
@@ -269,6 +308,8 @@ class Trainer:
 
     Args:
       data_fn: epoch -> batched (x, y) dataset, deterministic per epoch.
+        Returning the very same dataset object every epoch (full-batch
+        data) lets the loop keep one repeating iterator across epochs.
       epochs: number of passes over the data (ignored if train_steps set).
       train_steps: total step budget; the data is re-read epoch after
         epoch until it is spent.
@@ -295,9 +336,10 @@ class Trainer:
                             else None)
     progress = Progress(total, None if train_steps else epochs,
                         self.progress_interval, self.print_fn or _silent)
-    progress.start(int(self.global_step.numpy()))
+    progress.start(self._step)
     self._steps_per_epoch = steps_per_epoch
     self._poisoned = False
+    self._last_dataset = self._repeating = None
     while not self._finished(epochs, train_steps):
       stop = self._run_epoch(data_fn, train_steps, validation, hooks,
                              history, progress)
@@ -305,6 +347,7 @@ class Trainer:
         history.stop_reason = stop
         self._say(stop)
         break
+    self._last_dataset = self._repeating = None
     if not self._poisoned:
       self.save()
       self._save_history(history)
@@ -315,63 +358,72 @@ class Trainer:
 
   def _finished(self, epochs, train_steps) -> bool:
     if train_steps is not None:
-      return int(self.global_step.numpy()) >= train_steps
-    return int(self.epoch.numpy()) >= epochs
+      return self._step >= train_steps
+    return self._epoch >= epochs
+
+  def _epoch_iterator(self, data_fn, epoch: int, skip: int):
+    """An iterator over the epoch's data, positioned after `skip` batches."""
+    dataset = data_fn(epoch)
+    same = dataset is self._last_dataset and not skip
+    self._last_dataset = dataset
+    if same and self._steps_per_epoch:
+      # Identical data every epoch: one repeating iterator saves the cost of
+      # creating and tearing down an iterator per epoch.
+      if self._repeating is None:
+        self._repeating = iter(
+            distribute.distribute(self.strategy, dataset.repeat()))
+      return self._repeating
+    self._repeating = None
+    if skip:
+      dataset = dataset.skip(skip)
+    return iter(distribute.distribute(self.strategy, dataset))
 
   def _run_epoch(self, data_fn, train_steps, validation, hooks, history,
                  progress) -> str | None:
-    steps_per_epoch = self._steps_per_epoch
-    epoch = int(self.epoch.numpy())
-    skip = int(self.step_in_epoch.numpy())
+    epoch, skip = self._epoch, self._step_in_epoch
     for hook in hooks:  # also when resuming mid-epoch: the lr of this epoch
       hook.on_epoch_begin(self, epoch)
-    self._reset_metrics()
+    self._reset_fn()
     started = time.monotonic()
-    dataset = data_fn(epoch)
-    if skip:
-      dataset = dataset.skip(skip)
-    iterator = iter(distribute.distribute(self.strategy, dataset))
+    iterator = self._epoch_iterator(data_fn, epoch, skip)
     while True:
       num_steps = self._next_chunk(train_steps)
-      ran = self._run_loop(iterator, num_steps)
-      problem = self._non_finite_loss()
+      ran, logs = self._run_loop(iterator, num_steps)
+      problem = self._non_finite_loss(logs["loss"])
       if problem:
         return problem
       epoch_done = ran < num_steps or (
-          steps_per_epoch is not None and
-          int(self.step_in_epoch.numpy()) >= steps_per_epoch)
-      budget_done = (train_steps is not None and
-                     int(self.global_step.numpy()) >= train_steps)
+          self._steps_per_epoch is not None and
+          self._step_in_epoch >= self._steps_per_epoch)
+      budget_done = train_steps is not None and self._step >= train_steps
       if epoch_done or budget_done:
         break
       self._maybe_checkpoint(ran)
-      progress.maybe_mid_epoch(epoch, int(self.global_step.numpy()),
-                               self._metric_logs())
+      progress.maybe_mid_epoch(epoch, self._step, _without_lr(logs))
     if not epoch_done:
       # The step budget ended mid-epoch: keep the data position.
       self._maybe_checkpoint(ran)
       return None
-    if steps_per_epoch is None and skip == 0:
+    if self._steps_per_epoch is None and skip == 0:
       # Learnt once, so later epochs end without an empty loop call.
-      self._steps_per_epoch = int(self.step_in_epoch.numpy())
+      self._steps_per_epoch = self._step_in_epoch
     return self._end_epoch(epoch, started, validation, hooks, history,
-                           progress, ran)
+                           progress, ran, logs)
 
   def _next_chunk(self, train_steps) -> int:
-    steps_per_epoch = self._steps_per_epoch
-    step = int(self.global_step.numpy())
-    n = self.steps_per_loop
+    step, n = self._step, self.steps_per_loop
     if self.checkpoint_every:
       n = min(n, self.checkpoint_every - step % self.checkpoint_every)
     if train_steps is not None:
       n = min(n, train_steps - step)
-    if steps_per_epoch is not None:
-      n = min(n, max(steps_per_epoch - int(self.step_in_epoch.numpy()), 1))
+    if self._steps_per_epoch is not None:
+      n = min(n, max(self._steps_per_epoch - self._step_in_epoch, 1))
     return max(n, 1)
 
-  def _run_loop(self, iterator, num_steps: int) -> int:
-    before = int(self.global_step.numpy())
-    examples_before = int(self.examples_seen.numpy())
+  def _run_loop(self, iterator, num_steps: int) -> tuple[int, dict]:
+    """One compiled loop call; returns (steps run, metric logs after it)."""
+    before = self._step
+    examples_before = self._examples
     started = time.monotonic()
     with self.writers.writer("train").as_default(step=self.global_step):
       with tf.summary.record_if(self._record_predicate):
@@ -381,43 +433,43 @@ class Trainer:
           self._graph_written = True
         else:
           ran = self._train_loop(*args)
+    logs = self._results()
     ran = int(ran)
     seconds = max(time.monotonic() - started, 1e-9)
-    self.step_in_epoch.assign_add(ran)
+    self._step += ran
+    self._step_in_epoch += ran
+    self._examples = logs.pop("examples_seen")
     if ran:
-      self._write_train_scalars(before, ran, seconds, examples_before)
-    return ran
+      self._write_train_scalars(before, ran, seconds, examples_before, logs)
+    return ran, logs
 
   def _record_predicate(self):
     return tf.equal(self.global_step % self.summary_every, 0)
 
-  def _write_train_scalars(self, before, ran, seconds, examples_before):
-    step = int(self.global_step.numpy())
+  def _write_train_scalars(self, before, ran, seconds, examples_before,
+                           logs):
+    step = self._step
     if before // self.summary_every == step // self.summary_every:
       return
-    examples = int(self.examples_seen.numpy()) - examples_before
-    logs = self._metric_logs()
-    logs.update({"learning_rate": self._learning_rate(),
-                 "steps_per_sec": ran / seconds,
-                 "examples_per_sec": examples / seconds})
-    self.writers.scalars("train", logs, step)
+    values = _without_lr(logs)
+    values.update({"learning_rate": logs["lr"],
+                   "steps_per_sec": ran / seconds,
+                   "examples_per_sec": (self._examples - examples_before)
+                                       / seconds})
+    self.writers.scalars("train", values, step)
     if self.histogram_every and (
         before // self.histogram_every != step // self.histogram_every):
       self.writers.histograms("train", self.model, step)
 
-  def _learning_rate(self) -> float:
-    return float(self.optimizer.learning_rate_value())
-
-  def _non_finite_loss(self) -> str | None:
+  def _non_finite_loss(self, loss: float) -> str | None:
     """None while the loss is finite; else stops (see `on_nan`)."""
-    loss = float(self.loss_metric.result())
     if np.isfinite(loss):
       return None
     self._poisoned = True
-    step = int(self.global_step.numpy())
     self.writers.flush()
     kept = self.checkpoint.latest if self.checkpoint else None
-    message = (f"loss became {loss} by step {step}; stopped without saving. "
+    message = (f"loss became {loss} by step {self._step}; stopped without "
+               "saving. "
                + (f"The last good checkpoint is {kept}. " if kept else "")
                + "Lower --learning_rate or check the data for NaN/Inf")
     if self.on_nan == "raise":
@@ -427,28 +479,22 @@ class Trainer:
   def _maybe_checkpoint(self, ran: int) -> None:
     if not self.checkpoint_every or not ran:
       return
-    step = int(self.global_step.numpy())
-    if step % self.checkpoint_every == 0:
+    if self._step % self.checkpoint_every == 0:
       self.save()
 
   def _end_epoch(self, epoch, started, validation, hooks, history,
-                 progress, ran) -> str | None:
-    logs = self._metric_logs()
-    logs["lr"] = self._learning_rate()
+                 progress, ran, logs) -> str | None:
+    logs = dict(logs)
     if validation is not None:
-      train_state = dict(logs)
-      logs = dict(train_state, **{
-          f"val_{k}": v for k, v in self.evaluate(validation).items()})
-      self.writers.scalars("eval", {k[4:]: v for k, v in logs.items()
-                                    if k.startswith("val_")},
-                           int(self.global_step.numpy()))
-    self.epoch.assign_add(1)
-    self.step_in_epoch.assign(0)
+      val = self.evaluate(validation)
+      logs.update({f"val_{k}": v for k, v in val.items()})
+      self.writers.scalars("eval", val, self._step)
+    self._epoch += 1
+    self._step_in_epoch = 0
     history.append(epoch, logs)
-    step = int(self.global_step.numpy())
     if self.histogram_every is None:
-      self.writers.histograms("train", self.model, step)
-    progress.epoch_end(epoch, step, logs, time.monotonic() - started)
+      self.writers.histograms("train", self.model, self._step)
+    progress.epoch_end(epoch, self._step, logs, time.monotonic() - started)
     self._maybe_checkpoint(ran)
     self._save_history(history)
     stop = None
@@ -465,7 +511,7 @@ class Trainer:
   def _load_history(self) -> History:
     path = self._history_path()
     history = History.load(path) if path else History()
-    done = int(self.epoch.numpy())
+    done = self._epoch
     # Epochs after the restored checkpoint were not kept: drop their logs.
     keep = [i for i, e in enumerate(history.epoch) if e < done]
     history.epoch = [history.epoch[i] for i in keep]
@@ -486,6 +532,10 @@ class Trainer:
 
 def _silent(_: str) -> None:
   pass
+
+
+def _without_lr(logs: Mapping[str, float]) -> dict[str, float]:
+  return {k: v for k, v in logs.items() if k != "lr"}
 
 
 def _check_positive(**values: int | None) -> None:

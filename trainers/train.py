@@ -56,8 +56,8 @@ def train(recipe, hparams, model_dir: str) -> dict:
   history = trainer.fit(data.train, validation=data.validation,
                         steps_per_epoch=data.steps_per_epoch,
                         hooks=make_hooks(recipe, hparams, data), **budget)
-  result = {"model": recipe.name, "steps": int(trainer.global_step.numpy()),
-            "epochs": int(trainer.epoch.numpy()),
+  result = {"model": recipe.name, "steps": trainer.steps_done,
+            "epochs": trainer.epochs_done,
             "train": history.last(), "stop_reason": history.stop_reason,
             "history": history.to_dict()["history"]}
   if data.validation is not None:
