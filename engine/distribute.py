@@ -13,8 +13,7 @@ import os
 import tensorflow as tf
 
 from engine.errors import EngineUserError
-
-STRATEGY_NAMES = ("default", "one_device", "mirrored", "multi_worker")
+from engine.strategy_names import STRATEGY_NAMES
 
 
 def get_strategy(name: str, devices: list[str] | None = None

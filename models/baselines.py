@@ -115,6 +115,39 @@ def baseline_forecasts(series, split_time: int) -> dict[str, np.ndarray]:
   }
 
 
+def _baseline_functions() -> dict:
+  return {
+      "naive": naive_forecast,
+      "moving_average": moving_average_baseline,
+      "diff_moving_average": differenced_forecast,
+      "diff_moving_average_smoothed_past": lambda series, split_time:
+          differenced_forecast(series, split_time,
+                               smoothing_window=PAST_SMOOTHING_WINDOW),
+  }
+
+
+def evaluate_applicable_baselines(series, split_time: int
+                                  ) -> tuple[dict[str, dict[str, float]],
+                                             dict[str, str]]:
+  """Like evaluate_baselines, but skips baselines the split cannot feed.
+
+  Returns:
+    (name -> {"mae", "mse"}, name -> why it was skipped). A short series
+    (less than a season before the split) keeps the naive and moving
+    average baselines and names why the seasonal ones were left out.
+  """
+  actual = np.asarray(series, dtype=np.float64)[split_time:]
+  scores, skipped = {}, {}
+  for name, forecast_fn in _baseline_functions().items():
+    try:
+      forecast = forecast_fn(series, split_time)
+    except DataError as e:
+      skipped[name] = str(e)
+      continue
+    scores[name] = {"mae": mae(actual, forecast), "mse": mse(actual, forecast)}
+  return scores, skipped
+
+
 def evaluate_baselines(series, split_time: int) -> dict[str, dict[str, float]]:
   """MAE and MSE of each course baseline on the validation split.
 

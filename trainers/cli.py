@@ -1,6 +1,8 @@
 """Running a binary: quiet TF logs, user mistakes as one line, exit codes.
 
-Every binary ends with `cli.run(main)` instead of `app.run(main)`. A user's
+Every binary ends with `cli.run(main)` instead of `app.run(main)`. Flags
+are parsed before TensorFlow is imported (binaries import it inside main),
+so a bad flag costs a fraction of a second. A user's
 mistake (bad flag value, bad data, wrong model_dir) raises `UsageError`,
 `data.errors.DataError` or another known error; it is printed as one line,
 `error: <message>`, on stderr and the process exits with status 2, without a
@@ -72,10 +74,6 @@ def quiet_tf_startup():
           print(line, file=sys.stderr)
 
 
-with quiet_tf_startup():
-  import tensorflow as tf  # noqa: E402  pylint: disable=g-import-not-at-top
-
-
 def fail(message: str) -> None:
   """Prints `error: message` as one line and exits with EXIT_USAGE."""
   print(f"error: {' '.join(str(message).split())}", file=sys.stderr)
@@ -84,6 +82,9 @@ def fail(message: str) -> None:
 
 def _guard(main):
   def guarded(argv):
+    with quiet_tf_startup():
+      import tensorflow as tf  # pylint: disable=import-outside-toplevel
+      tf.config.list_logical_devices()  # starts the runtime (and chatter)
     try:
       return main(argv)
     except user_error_types() as e:
@@ -111,6 +112,4 @@ def parse_flags(argv: list[str]) -> list[str]:
 
 def run(main) -> None:
   """absl's app.run with user errors reported as a single line."""
-  with quiet_tf_startup():
-    tf.config.list_logical_devices()  # starts the runtime (and its chatter)
   app.run(_guard(main), flags_parser=parse_flags)

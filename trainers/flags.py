@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from absl import flags
 
-from engine.distribute import STRATEGY_NAMES
+from engine.strategy_names import STRATEGY_NAMES
 
 FLAGS = flags.FLAGS
 

@@ -72,10 +72,14 @@ def main(argv):
   actual = series[split_time:]
   scores = {recipe.name: {"mae": baselines.mae(actual, forecast),
                           "mse": baselines.mse(actual, forecast)}}
-  scores.update(baselines.evaluate_baselines(series, split_time))
-  width = max(map(len, scores))
+  baseline_scores, skipped = baselines.evaluate_applicable_baselines(
+      series, split_time)
+  scores.update(baseline_scores)
+  width = max(map(len, [*scores, *skipped]))
   for name, score in scores.items():
     print(f"{name:<{width}}  MAE {score['mae']:8.4f}  MSE {score['mse']:10.4f}")
+  for name, reason in skipped.items():
+    print(f"{name:<{width}}  skipped: {reason}")
   logdir = log_series(FLAGS.model_dir, actual, forecast, split_time)
   session.update_metrics_file(FLAGS.model_dir, "forecast", scores)
   print(f"actual and forecast series logged to {logdir} "
