@@ -250,10 +250,14 @@ def apply_transforms(images: tf.Tensor, transforms: tf.Tensor,
     float32 [B, H, W, C].
   """
   images = tf.cast(images, tf.float32)
-  return tf.raw_ops.ImageProjectiveTransformV3(
+  output = tf.raw_ops.ImageProjectiveTransformV3(
       images=images, transforms=tf.cast(transforms, tf.float32),
       output_shape=tf.shape(images)[1:3], fill_value=tf.cast(cval, tf.float32),
       interpolation="BILINEAR", fill_mode=fill_mode.upper())
+  # The op's output shape is dynamic; it always equals the input's, and
+  # models are built from the batch spec, so keep the static shape.
+  output.set_shape(images.shape)
+  return output
 
 
 def augment_batch(images: tf.Tensor, augmentation: Augmentation,

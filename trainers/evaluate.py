@@ -2,7 +2,8 @@ r"""Evaluates a trained run: `python -m trainers.evaluate --model_dir=D`.
 
 Restores the newest checkpoint, evaluates the validation split (or the
 training data when the model has none), prints the metrics and stores them
-under "evaluate" in model_dir/metrics.json.
+under "evaluate" in model_dir/metrics.json; for classifiers also the
+confusion matrix (rows: true class, columns: predicted) and class names.
 """
 
 from __future__ import annotations
@@ -14,6 +15,12 @@ from trainers import flags as common_flags
 
 common_flags.define_model_dir_flag(required=True)
 FLAGS = flags.FLAGS
+
+
+def confusion_report(recipe, trainer, dataset, model_dir) -> dict:
+  """A classifier's confusion matrix and class names ({} otherwise)."""
+  from models.vision import confusion_report as report
+  return report(recipe, trainer, dataset, model_dir)
 
 
 def main(argv):
@@ -29,9 +36,14 @@ def main(argv):
   metrics = trainer.evaluate(dataset)
   result = {"split": split, "step": int(trainer.global_step.numpy()),
             **metrics}
+  confusion = confusion_report(recipe, trainer, dataset, FLAGS.model_dir)
+  result.update(confusion)
   path = session.update_metrics_file(FLAGS.model_dir, "evaluate", result)
   print(f"{recipe.name} at step {result['step']} on the {split} split: "
         + " - ".join(f"{k} {v:.4g}" for k, v in metrics.items()))
+  if confusion:
+    from models.vision import format_confusion
+    print(format_confusion(confusion))
   print(f"written to {path}")
 
 

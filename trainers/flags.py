@@ -30,6 +30,10 @@ HPARAM_FLAGS = {
     "max_length": (int, "Text: padded sequence length (the course's "
                         "max_length)."),
     "image_size": (int, "Images: side length images are resized to."),
+    "validation_dir": (str, "Images: folder of validation images, one "
+                            "sub-folder per class."),
+    "validation_split": (float, "Fraction of the training data (the last "
+                                "part) held out for validation."),
 }
 POSITIVE_HPARAMS = ("learning_rate", "batch_size", "epochs", "window_size",
                     "shuffle_buffer", "split_time", "vocab_size",
