@@ -68,6 +68,9 @@ class Trainer:
     print_fn: where progress lines go; None silences them.
     on_nan: "raise" (NonFiniteLossError) or "stop" (end fit quietly, as a
       learning-rate sweep wants); either way nothing is saved after it.
+    jit_compile: compile each step's math (forward, backward, update) with
+      XLA; applies on one replica only (the cross-replica all-reduce runs
+      outside XLA).
   """
 
   def __init__(self, model, loss, optimizer, metrics: Sequence = (), *,
@@ -77,7 +80,7 @@ class Trainer:
                histogram_every: int | None = None, max_to_keep: int = 5,
                progress_interval: float = 10.0,
                print_fn: Callable[[str], None] | None = print,
-               on_nan: str = "raise"):
+               on_nan: str = "raise", jit_compile: bool = False):
     _check_positive(steps_per_loop=steps_per_loop, summary_every=summary_every,
                     checkpoint_every=checkpoint_every,
                     histogram_every=histogram_every, max_to_keep=max_to_keep)
@@ -115,6 +118,10 @@ class Trainer:
     self._train_loop = make_loop_fn(self._train_step)
     self._eval_loop = make_loop_fn(self._eval_step)
     self._predict_fn = tf.function(self._predict_step)
+    self.jit_compile = jit_compile and self.strategy.num_replicas_in_sync == 1
+    self._replica_step_fn = (
+        tf.function(self._replica_train_step, jit_compile=True)
+        if self.jit_compile else self._replica_train_step)
     self._reset_fn = tf.function(self._reset_metrics)
     self._metric_fn = tf.function(self._metric_tensors)
     self._results_fn = tf.function(self._all_results)
@@ -189,8 +196,7 @@ class Trainer:
   # -- the steps (cross-replica; each calls strategy.run once) --------------
 
   def _train_step(self, element) -> None:
-    count, loss = self.strategy.run(self._replica_train_step,
-                                    args=(element,))
+    count, loss = self.strategy.run(self._replica_step_fn, args=(element,))
     total = lambda v: self.strategy.reduce(tf.distribute.ReduceOp.SUM, v,
                                            axis=None)
     self.examples_seen.assign_add(tf.cast(total(count), tf.int64))

@@ -224,3 +224,13 @@ def test_summaries_written_to_train_and_eval(tmp_path):
   assert {"_layers/0/w", "_layers/1/w", "_layers/1/b"} <= train["tensors"]
   assert "train_step" in train["tensors"]  # the traced graph (graph plugin)
   assert {"loss", "mae"} <= _tags(os.path.join(tmp_path, "eval"))["tensors"]
+
+
+def test_jit_compiled_step_matches_plain_step():
+  plain = make_trainer()
+  plain.fit(data_fn(), epochs=2)
+  compiled = make_trainer(jit_compile=True)
+  compiled.fit(data_fn(), epochs=2)
+  assert compiled.jit_compile
+  for a, b in zip(weights(plain), weights(compiled)):
+    testing.assert_allclose(a, b, atol=1e-5)

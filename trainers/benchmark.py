@@ -24,6 +24,7 @@ flags.DEFINE_integer("bench_epochs", 5, "Timed epochs per round.")
 flags.DEFINE_integer("repeats", 3, "Timed rounds per side (best counts).")
 flags.DEFINE_integer("steps_per_loop", 100, "Our loop's steps per call.")
 flags.DEFINE_integer("seed", 42, "Seed for weights and data.")
+flags.DEFINE_bool("jit_compile", False, "Compile our step with XLA.")
 flags.DEFINE_string("keras_jit_compile", "auto",
                     "jit_compile for model.compile: auto, true or false.")
 flags.register_validator("bench_epochs", lambda v: v > 0,
@@ -103,7 +104,7 @@ def main(argv):
   trainer = session.make_trainer(recipe, hparams,
                                  tf.distribute.get_strategy(), None,
                                  steps_per_loop=FLAGS.steps_per_loop,
-                                 print_fn=None)
+                                 print_fn=None, jit_compile=FLAGS.jit_compile)
   trainer.build(spec)
   keras_model = build_keras(recipe, hparams, trainer, spec)
   examples = count_examples(data.train(0)) * FLAGS.bench_epochs
