@@ -102,7 +102,8 @@ def trace_graph(writers: SummaryWriters, name: str, fn, *args) -> None:
   try:
     return fn(*args)
   finally:
-    with writers.writer(name).as_default(step=0):
+    # The caller's record_if (every N steps) must not drop the graph.
+    with writers.writer(name).as_default(step=0), tf.summary.record_if(True):
       tf.summary.trace_export(name="train_step", step=0)
     tf.summary.trace_off()
 

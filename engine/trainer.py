@@ -491,6 +491,11 @@ class Trainer:
   def _end_epoch(self, epoch, started, validation, hooks, history,
                  progress, ran, logs) -> str | None:
     logs = dict(logs)
+    # Epoch-level train scalars too, so short runs (fewer steps than
+    # summary_every) still chart, under the same tags eval/ uses.
+    epoch_scalars = _without_lr(logs)
+    epoch_scalars["learning_rate"] = logs["lr"]
+    self.writers.scalars("train", epoch_scalars, self._step)
     if validation is not None:
       val = self.evaluate(validation)
       logs.update({f"val_{k}": v for k, v in val.items()})
