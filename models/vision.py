@@ -108,16 +108,18 @@ def predicted_classes(outputs) -> np.ndarray:
 
 
 def confusion_matrix(trainer, dataset: tf.data.Dataset,
-                     num_classes: int | None = None) -> np.ndarray:
+                     num_classes: int | None = None,
+                     max_classes: int | None = None) -> np.ndarray | None:
   """Counts of (true class, predicted class) over a labelled dataset.
 
   Args:
     trainer: a built or restored `engine.trainer.Trainer`.
     dataset: batched (features, labels) in a fixed order (validation data).
     num_classes: K; default 2 for a sigmoid output, else its width.
+    max_classes: return None instead of a matrix when K exceeds it.
 
   Returns:
-    int64 [K, K]: row = true class, column = predicted class.
+    int64 [K, K]: row = true class, column = predicted class (or None).
 
   Raises:
     ValueError: a label outside 0..K-1.
@@ -128,6 +130,8 @@ def confusion_matrix(trainer, dataset: tf.data.Dataset,
   predicted = predicted_classes(outputs)
   if num_classes is None:
     num_classes = 2 if outputs.shape[-1] == 1 else int(outputs.shape[-1])
+  if max_classes is not None and num_classes > max_classes:
+    return None
   if len(true) and (true.min() < 0 or true.max() >= num_classes):
     raise ValueError(f"labels span {true.min()}..{true.max()}, outside the "
                      f"{num_classes} classes 0..{num_classes - 1}")
@@ -136,8 +140,13 @@ def confusion_matrix(trainer, dataset: tf.data.Dataset,
   return matrix
 
 
+MAX_CONFUSION_CLASSES = 50
+
+
 def confusion_report(recipe: Recipe, trainer, dataset: tf.data.Dataset,
-                     model_dir: str) -> dict[str, Any]:
+                     model_dir: str, class_names=None,
+                     max_classes: int = MAX_CONFUSION_CLASSES
+                     ) -> dict[str, Any]:
   """What evaluate adds to metrics.json for a classifier, else {}.
 
   Args:
@@ -145,6 +154,10 @@ def confusion_report(recipe: Recipe, trainer, dataset: tf.data.Dataset,
     trainer: the restored trainer.
     dataset: the evaluated (features, labels) dataset.
     model_dir: where classes.json (class names) was stored at training.
+    class_names: names to use instead of classes.json (e.g. a text
+      bundle's), used when there is one per class.
+    max_classes: above this many outputs (a next-word generator's whole
+      vocabulary) no matrix is made.
 
   Returns:
     {"confusion_matrix": [[...]] (rows true, columns predicted),
@@ -152,9 +165,11 @@ def confusion_report(recipe: Recipe, trainer, dataset: tf.data.Dataset,
   """
   if losses_lib.canonical_name(recipe.loss) not in CLASSIFICATION_LOSSES:
     return {}
-  matrix = confusion_matrix(trainer, dataset)
+  matrix = confusion_matrix(trainer, dataset, max_classes=max_classes)
+  if matrix is None:
+    return {}
   info = vision_data.read_class_info(model_dir) or {}
-  names = list(info.get("class_names", []))
+  names = list(class_names or info.get("class_names", []))
   if len(names) != len(matrix):
     names = [str(index) for index in range(len(matrix))]
   return {"confusion_matrix": matrix.tolist(), "class_names": names}

@@ -17,10 +17,11 @@ common_flags.define_model_dir_flag(required=True)
 FLAGS = flags.FLAGS
 
 
-def confusion_report(recipe, trainer, dataset, model_dir) -> dict:
+def confusion_report(recipe, trainer, dataset, model_dir, class_names
+                     ) -> dict:
   """A classifier's confusion matrix and class names ({} otherwise)."""
   from models.vision import confusion_report as report
-  return report(recipe, trainer, dataset, model_dir)
+  return report(recipe, trainer, dataset, model_dir, class_names)
 
 
 def main(argv):
@@ -36,7 +37,8 @@ def main(argv):
   metrics = trainer.evaluate(dataset)
   result = {"split": split, "step": int(trainer.global_step.numpy()),
             **metrics}
-  confusion = confusion_report(recipe, trainer, dataset, FLAGS.model_dir)
+  confusion = confusion_report(recipe, trainer, dataset, FLAGS.model_dir,
+                               data.extras.get("class_names"))
   result.update(confusion)
   path = session.update_metrics_file(FLAGS.model_dir, "evaluate", result)
   print(f"{recipe.name} at step {result['step']} on the {split} split: "
