@@ -112,7 +112,9 @@ class Trainer:
                                        name="step_in_epoch")
       self.examples_seen = tf.Variable(0, dtype=tf.int64, trainable=False,
                                        name="examples_seen")
-    self.writers = SummaryWriters(model_dir)
+    # Only the chief logs; other workers would duplicate every event.
+    self.writers = SummaryWriters(
+        model_dir if distribute.is_chief(self.strategy) else None)
     self._checkpoint: RunCheckpoint | None = None
     self._max_to_keep = max_to_keep
     self._train_loop = make_loop_fn(self._train_step)

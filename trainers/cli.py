@@ -80,11 +80,20 @@ def fail(message: str) -> None:
   sys.exit(EXIT_USAGE)
 
 
+def _wants_multi_worker() -> bool:
+  from absl import flags  # pylint: disable=import-outside-toplevel
+  return ("strategy" in flags.FLAGS and
+          flags.FLAGS.strategy == "multi_worker")
+
+
 def _guard(main):
   def guarded(argv):
     with quiet_tf_startup():
       import tensorflow as tf  # pylint: disable=import-outside-toplevel
-      tf.config.list_logical_devices()  # starts the runtime (and chatter)
+      if not _wants_multi_worker():
+        # Starts the runtime (and its chatter) now. A multi-worker strategy
+        # must configure collectives first, so it is left alone then.
+        tf.config.list_logical_devices()
     try:
       return main(argv)
     except user_error_types() as e:

@@ -37,12 +37,10 @@ def make_hooks(recipe, hparams, data):
   return result
 
 
-def train(recipe, hparams, model_dir: str) -> dict:
+def train(recipe, hparams, model_dir: str, strategy) -> dict:
   """Runs training and returns what goes into metrics.json."""
-  from engine import distribute
   from trainers import session
   data = recipe.make_data(hparams)
-  strategy = distribute.get_strategy(FLAGS.strategy)
   session.write_config(model_dir, recipe.name, hparams)
   session.write_artifacts(model_dir, data.artifacts)
   trainer = session.make_trainer(
@@ -68,6 +66,9 @@ def train(recipe, hparams, model_dir: str) -> dict:
 def main(argv):
   if len(argv) > 1:
     raise cli.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+  from engine import distribute
+  # First: a multi-worker strategy must exist before any TF op runs.
+  strategy = distribute.get_strategy(FLAGS.strategy)
   from models import registry
   from trainers import session
   recipe = registry.get(FLAGS.model)
@@ -76,7 +77,7 @@ def main(argv):
   model_dir = FLAGS.model_dir or os.path.join("runs", recipe.name)
   session.check_model_dir(model_dir, recipe.name)
   session.set_seeds(FLAGS.seed, FLAGS.deterministic)
-  result = train(recipe, hparams, model_dir)
+  result = train(recipe, hparams, model_dir, strategy)
   path = session.update_metrics_file(model_dir, "train", result)
   final = result.get("validation") or result["train"]
   print(f"done: {result['steps']} steps, {result['epochs']} epochs; "
