@@ -25,11 +25,12 @@ FLAGS = flags.FLAGS
 
 
 def model_forecast(trainer, series: np.ndarray, split_time: int,
-                   window_size: int, seq2seq: bool) -> np.ndarray:
+                   window_size: int, seq2seq: bool,
+                   batch_size: int = 256) -> np.ndarray:
   """The model's one-step forecasts aligned with series[split_time:]."""
   from data.windows import forecast_windows
   inputs = series[split_time - window_size:-1]
-  windows = forecast_windows(inputs, window_size, FLAGS.batch_size,
+  windows = forecast_windows(inputs, window_size, batch_size,
                              seq2seq=seq2seq)
   predictions = trainer.predict(windows)
   if seq2seq:
@@ -68,7 +69,8 @@ def main(argv):
   trainer = session.restored_trainer(recipe, hparams, FLAGS.model_dir,
                                      data.element_spec)
   forecast = model_forecast(trainer, series, split_time,
-                            extras["window_size"], extras["seq2seq"])
+                            extras["window_size"], extras["seq2seq"],
+                            FLAGS.batch_size)
   actual = series[split_time:]
   scores = {recipe.name: {"mae": baselines.mae(actual, forecast),
                           "mse": baselines.mse(actual, forecast)}}
