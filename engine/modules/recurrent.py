@@ -12,13 +12,15 @@ matmul plus a dozen tiny elementwise ops and per-op overhead dominates:
 2. A time loop runs the `Cell`: one matmul `h @ u` for all gates, then the
    elementwise gate math. Static sequences up to `MAX_AUTO_UNROLL` steps are
    unrolled in Python; longer or variable-length ones (time None) run in a
-   `tf.while_loop`.
+   `tf.while_loop` whose iterations each unroll `LOOP_CHUNK` steps.
 3. The gradient is hand-written (`tf.custom_gradient`) rather than
    TensorFlow's automatic one: the backward loop does one matmul and the
-   elementwise derivatives per step, and `d u` and `d w` are each one big
-   matmul over all timesteps after it. Automatic differentiation of a while
-   loop instead pushes every intermediate onto stacks and re-accumulates the
-   whole input sequence's gradient every step.
+   elementwise derivatives per step (recomputing the cheap gate
+   activations), and `d u` and `d w` are each one big matmul over all
+   timesteps after it. Automatic differentiation of a while loop instead
+   pushes every intermediate onto stacks and re-accumulates the whole input
+   sequence's gradient at every step. Cells whose activations have no known
+   derivative fall back to a GradientTape per step.
 
 Example:
 
@@ -30,6 +32,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import numbers
 from typing import Any, Callable, Sequence
 
 import tensorflow as tf
@@ -39,8 +42,13 @@ from engine import initializers
 from engine.module import Module
 
 # With unroll="auto", static sequences up to this length are unrolled in
-# Python; longer or variable-length ones use tf.while_loop.
+# Python; longer or variable-length ones use tf.while_loop. Unrolling runs
+# ~10% faster than the loop but traces in time proportional to the length
+# (about 1 s per 30 steps of one layer's forward and backward).
 MAX_AUTO_UNROLL = 32
+# A while loop runs this many unrolled steps per iteration (measured best
+# among 4, 8 and 16 for an LSTM(64) on CPU).
+LOOP_CHUNK = 8
 
 State = tuple[tf.Tensor, ...]
 Grads = tuple[tf.Tensor | None, ...]
@@ -75,9 +83,11 @@ class Cell:
   Attributes:
     forward: the elementwise part of the step (may matmul with `params`).
     backward: optional hand-written vector-Jacobian product of `forward`:
-      `(step_inputs, previous, new, d_new) -> (d_step_inputs, d_previous,
-      d_params)`, entries of d_previous may be None (no direct path). When
-      None, the gradient is taken through `forward` with a GradientTape.
+      `(step_inputs, previous, d_new) -> (d_step_inputs, d_previous,
+      d_params)`, entries of d_previous may be None (no direct path). It
+      recomputes what it needs (the elementwise math is cheaper than saving
+      and stacking it). When None, the gradient is taken through `forward`
+      with a GradientTape.
     u: the recurrent kernel, a tensor (read once per call).
     recurrent_bias: optional `[width]`, added to `inner_t`.
     params: further tensors `forward` uses; their gradients sum over time.
@@ -103,11 +113,11 @@ class Cell:
     """The leading arguments of `forward` for one step."""
     return (x_t + inner_t,) if self.additive else (x_t, inner_t)
 
-  def vjp(self, step_inputs: State, previous: State, new: State,
-          d_new: State) -> tuple[Grads, Grads, Grads]:
+  def vjp(self, step_inputs: State, previous: State, d_new: State
+          ) -> tuple[Grads, Grads, Grads]:
     """Gradients of one `forward` w.r.t. (step_inputs, previous, params)."""
     if self.backward is not None:
-      return self.backward(step_inputs, previous, new, d_new)
+      return self.backward(step_inputs, previous, d_new)
     sources = (step_inputs, previous, self.params)
     with tf.GradientTape() as tape:
       tape.watch(sources)
@@ -154,20 +164,18 @@ def run_time_loop(cell: Cell, projected: tf.Tensor, initial_state: State, *,
     initial = tuple(rest[has_bias + num_params:])
     loop_cell = dataclasses.replace(
         cell, u=u, recurrent_bias=bias, params=params)
-    num_steps = projected.shape[0] if unroll else tf.shape(projected)[0]
-    final, saved, after = _forward_loop(
-        loop_cell, projected, initial, num_steps, unroll)
+    history = _forward_loop(loop_cell, projected, initial, unroll)
 
     def grad(*upstream):
       d_final = tuple(tf.zeros_like(s) if d is None else d
-                      for s, d in zip(final, upstream[:num_states]))
+                      for s, d in zip(history.final, upstream[:num_states]))
       d_outputs = upstream[num_states] if return_sequences else None
-      return _backward_loop(loop_cell, projected, initial, saved, after,
-                            d_final, d_outputs, num_steps, unroll)
+      return _backward_loop(loop_cell, projected, history, d_final,
+                            d_outputs)
 
     if return_sequences:
-      return final + (_as_tensor(after[0]),), grad
-    return final, grad
+      return history.final + (history.outputs(),), grad
+    return history.final, grad
 
   bias = (cell.recurrent_bias,) if has_bias else ()
   results = recurrence(projected, cell.u, *bias, *cell.params,
@@ -176,60 +184,131 @@ def run_time_loop(cell: Cell, projected: tf.Tensor, initial_state: State, *,
   return (results[num_states] if return_sequences else None), final
 
 
-# A sequence over time: a time-major tensor, or (when unrolled) the Python
-# list of its per-step tensors, which spares stacking what is only read back
-# step by step.
-Steps = tf.Tensor | list[tf.Tensor]
-
-
-def _as_list(steps: Steps, num_steps: int) -> list[tf.Tensor]:
-  return steps if isinstance(steps, list) else tf.unstack(steps, num_steps)
+# A sequence over time, as produced by a loop: the Python list of per-step
+# tensors when unrolled, a TensorArray in a while loop (reading an element
+# back is free, stacking copies), or a time-major tensor.
+Steps = list | tf.TensorArray | tf.Tensor
 
 
 def _as_tensor(steps: Steps) -> tf.Tensor:
-  return tf.stack(steps) if isinstance(steps, list) else steps
-
-
-def _shifted(first: tf.Tensor, steps: Steps) -> Steps:
-  """`[first, steps[0], ..., steps[-2]]`: the state before each step."""
+  """The time-major tensor of `steps`."""
   if isinstance(steps, list):
-    return [first] + steps[:-1]
-  return tf.concat([first[None], steps[:-1]], axis=0)
+    return tf.stack(steps)
+  if isinstance(steps, tf.TensorArray):
+    return steps.stack()
+  return steps
 
 
-def _scan(body: Callable, sequences: Sequence[Steps], carry: Any,
-          output_shapes: Sequence[tf.TensorShape], *, num_steps: Any,
-          unroll: bool, reverse: bool = False) -> tuple[Any, tuple[Steps]]:
-  """Runs `body(inputs_t, carry) -> (carry, outputs_t)` over time.
+@dataclasses.dataclass
+class _History:
+  """What the forward loop leaves for the outputs and the backward loop.
 
-  `sequences` are read one step at a time. The outputs are returned per
-  output as `Steps` (lists when unrolled, time-major tensors of
-  `output_shapes` and the dtype of `carry` otherwise); index t holds step t's
-  outputs, also when `reverse`.
+  Attributes:
+    final: the state after the last step.
+    saved: per step, the last of `step_inputs` (gates or inner).
+    before: per state tensor, its value before each step.
+    num_steps: the number of steps (a Python int when static).
+    unroll: whether the loop was unrolled (then `saved` and `before` are
+      lists, else TensorArrays).
   """
-  if unroll:
-    steps = [_as_list(s, num_steps) for s in sequences]
-    per_step = [None] * num_steps
-    for t in (reversed(range(num_steps)) if reverse else range(num_steps)):
-      carry, per_step[t] = body(tuple(s[t] for s in steps), carry)
-    return carry, tuple(list(parts) for parts in zip(*per_step))
 
-  dtype = tf.nest.flatten(carry)[0].dtype
-  arrays = tuple(tf.TensorArray(dtype, size=num_steps, element_shape=shape)
-                 for shape in output_shapes)
-  sequences = [_as_tensor(s) for s in sequences]
+  final: State
+  saved: Steps
+  before: tuple[Steps, ...]
+  num_steps: Any
+  unroll: bool
+  _h_before: tf.Tensor | None = None
 
-  def loop_body(i, carry, arrays):
-    t = num_steps - 1 - i if reverse else i
-    # Gathering from the captured sequences beats TensorArray reads, and is
-    # safe: nothing differentiates this loop automatically.
-    carry, outputs = body(tuple(tf.gather(s, t) for s in sequences), carry)
-    return i + 1, carry, tuple(a.write(t, o) for a, o in zip(arrays, outputs))
+  def h_before(self) -> tf.Tensor:
+    """`[time, batch, units]`: h before each step (stacked once)."""
+    if self._h_before is None:
+      self._h_before = _as_tensor(self.before[0])
+    return self._h_before
 
-  _, carry, arrays = tf.while_loop(
-      lambda i, *_: i < num_steps, loop_body, (tf.constant(0), carry, arrays),
-      maximum_iterations=num_steps)
-  return carry, tuple(a.stack() for a in arrays)
+  def outputs(self) -> tf.Tensor:
+    """`[time, batch, units]`: h after each step."""
+    return tf.concat([self.h_before()[1:], self.final[0][None]], axis=0)
+
+
+def _forward_loop(cell: Cell, projected: tf.Tensor, initial: State,
+                  unroll: bool) -> _History:
+
+  def body(inputs_t, state):
+    step_inputs = cell.step_inputs(inputs_t[0], cell.inner(state[0]))
+    new_state = tuple(cell.forward(*step_inputs, state, *cell.params))
+    return new_state, (step_inputs[-1],) + state
+
+  num_steps = projected.shape[0]  # A Python int when static.
+  if num_steps is None:
+    num_steps = tf.shape(projected)[0]
+  shapes = [_saved_shape(cell, projected, initial[0])]
+  shapes += [state.shape for state in initial]
+  final, (saved, *before) = _scan(body, (projected,), initial, shapes,
+                                  num_steps=num_steps, unroll=unroll)
+  return _History(final, saved, tuple(before), num_steps, unroll)
+
+
+def _backward_loop(cell: Cell, projected: tf.Tensor, history: _History,
+                   d_final: State, d_outputs: tf.Tensor | None
+                   ) -> list[tf.Tensor]:
+  """Gradients w.r.t. `(projected, u, [bias], *params, *initial)`."""
+  num_states = len(d_final)
+  u_transposed = _transposed_for_matmul(cell.u)
+  sequences = (history.saved,) + history.before
+  if not cell.additive:
+    sequences += (projected,)
+  if d_outputs is not None:
+    sequences += (d_outputs,)
+
+  def body(inputs_t, carry):
+    d_state, d_params = carry
+    saved, previous = inputs_t[0], inputs_t[1:1 + num_states]
+    rest = inputs_t[1 + num_states:]
+    step_inputs = (saved,) if cell.additive else (rest[0], saved)
+    if d_outputs is not None:
+      d_state = (d_state[0] + rest[-1],) + tuple(d_state[1:])
+    d_step_inputs, d_direct, d_params_t = cell.vjp(
+        step_inputs, previous, d_state)
+    d_inner = d_step_inputs[-1]
+    d_previous = (_add(tf.matmul(d_inner, u_transposed), d_direct[0]),)
+    d_previous += tuple(tf.zeros_like(s) if d is None else d
+                        for s, d in zip(previous[1:], d_direct[1:]))
+    d_params = tuple(a + b for a, b in zip(d_params, d_params_t))
+    outputs = (d_inner,) if cell.additive else (d_inner, d_step_inputs[0])
+    return (d_previous, d_params), outputs
+
+  shapes = [_saved_shape(cell, projected, d_final[0])]
+  if not cell.additive:
+    shapes.append(projected.shape[1:])
+  zero_params = tuple(tf.zeros_like(p) for p in cell.params)
+  (d_initial, d_params), d_sequences = _scan(
+      body, sequences, (d_final, zero_params), shapes,
+      num_steps=history.num_steps, unroll=history.unroll, reverse=True)
+  d_inner = _as_tensor(d_sequences[0])
+  d_projected = d_inner if cell.additive else _as_tensor(d_sequences[1])
+  h_before = history.h_before()
+  d_u = tf.matmul(tf.reshape(h_before, [-1, h_before.shape[-1]]),
+                  tf.reshape(d_inner, [-1, d_inner.shape[-1]]),
+                  transpose_a=True)
+  grads = [d_projected, d_u]
+  if cell.recurrent_bias is not None:
+    grads.append(tf.reduce_sum(d_inner, axis=[0, 1]))
+  return grads + list(d_params) + list(d_initial)
+
+
+def _transposed_for_matmul(matrix: tf.Tensor) -> tf.Tensor:
+  """`matrix^T`, materialized once for many small matmuls.
+
+  On CPU a small `matmul(a, b, transpose_b=True)` runs ~1.7x slower than
+  `matmul(a, b^T)` with `b^T` computed up front, but Grappler folds a plain
+  2-D transpose back into `transpose_b`; transposing a 3-D view hides it.
+  """
+  rows, cols = matrix.shape
+  return tf.reshape(tf.transpose(matrix[None], [0, 2, 1]), [cols, rows])
+
+
+def _add(a: tf.Tensor, b: tf.Tensor | None) -> tf.Tensor:
+  return a if b is None else a + b
 
 
 def _saved_shape(cell: Cell, projected: tf.Tensor, h: tf.Tensor
@@ -240,77 +319,112 @@ def _saved_shape(cell: Cell, projected: tf.Tensor, h: tf.Tensor
   return h.shape[:-1].concatenate(cell.u.shape[-1:])
 
 
-def _forward_loop(cell: Cell, projected: tf.Tensor, initial: State,
-                  num_steps: Any, unroll: bool
-                  ) -> tuple[State, Steps, tuple[Steps, ...]]:
-  """Returns `(final_state, saved, states_after)`: `saved[t]` is the last of
-  step t's `step_inputs` (gates or inner), `states_after[k][t]` the k-th
-  state after step t."""
+def _scan(body: Callable, sequences: Sequence[Steps], carry: Any,
+          output_shapes: Sequence[tf.TensorShape], *, num_steps: Any,
+          unroll: bool, reverse: bool = False) -> tuple[Any, tuple[Steps]]:
+  """Runs `body(inputs_t, carry) -> (carry, outputs_t)` over time.
 
-  def body(inputs_t, state):
-    step_inputs = cell.step_inputs(inputs_t[0], cell.inner(state[0]))
-    new_state = tuple(cell.forward(*step_inputs, state, *cell.params))
-    return new_state, (step_inputs[-1],) + new_state
-
-  shapes = [_saved_shape(cell, projected, initial[0])]
-  shapes += [state.shape for state in initial]
-  final, (saved, *after) = _scan(body, (projected,), initial, shapes,
-                                 num_steps=num_steps, unroll=unroll)
-  return final, saved, tuple(after)
+  `sequences` are read one step at a time. Each output comes back as
+  `Steps` indexed by step (also when `reverse`): a list when `unroll`, else
+  a TensorArray of `output_shapes` and the dtype of `carry`.
+  """
+  if unroll:
+    return _unrolled_scan(body, sequences, carry, num_steps, reverse)
+  return _chunked_scan(body, sequences, carry, output_shapes, num_steps,
+                       reverse)
 
 
-def _backward_loop(cell: Cell, projected: tf.Tensor, initial: State,
-                   saved: Steps, after: tuple[Steps, ...], d_final: State,
-                   d_outputs: tf.Tensor | None, num_steps: Any, unroll: bool
-                   ) -> list[tf.Tensor]:
-  """Gradients w.r.t. `(projected, u, [bias], *params, *initial)`."""
-  before = tuple(_shifted(s, a) for s, a in zip(initial, after))
-  num_states = len(initial)
-  sequences = (saved,) + before + after
-  if not cell.additive:
-    sequences += (projected,)
-  if d_outputs is not None:
-    sequences += (d_outputs,)
+def _unrolled_scan(body: Callable, sequences: Sequence[Steps], carry: Any,
+                   num_steps: int, reverse: bool
+                   ) -> tuple[Any, tuple[list[tf.Tensor], ...]]:
+  steps = [s if isinstance(s, list) else tf.unstack(s, num_steps)
+           for s in sequences]
+  per_step = [None] * num_steps
+  for t in (reversed(range(num_steps)) if reverse else range(num_steps)):
+    carry, per_step[t] = body(tuple(s[t] for s in steps), carry)
+  return carry, tuple(list(parts) for parts in zip(*per_step))
 
-  def body(inputs_t, carry):
-    d_state, d_params = carry
-    previous = inputs_t[1:1 + num_states]
-    new = inputs_t[1 + num_states:1 + 2 * num_states]
-    rest = inputs_t[1 + 2 * num_states:]
-    step_inputs = (inputs_t[0],) if cell.additive else (rest[0], inputs_t[0])
-    d_new = d_state
-    if d_outputs is not None:
-      d_new = (d_state[0] + rest[-1],) + tuple(d_state[1:])
-    d_step_inputs, d_direct, d_params_t = cell.vjp(
-        step_inputs, previous, new, d_new)
-    d_inner = d_step_inputs[-1]
-    d_h = tf.matmul(d_inner, cell.u, transpose_b=True)
-    if d_direct[0] is not None:
-      d_h += d_direct[0]
-    d_previous = (d_h,) + tuple(
-        tf.zeros_like(s) if d is None else d
-        for s, d in zip(previous[1:], d_direct[1:]))
-    d_params = tuple(a + b for a, b in zip(d_params, d_params_t))
-    outputs = (d_inner,) if cell.additive else (d_inner, d_step_inputs[0])
-    return (d_previous, d_params), outputs
 
-  zero_params = tuple(tf.zeros_like(p) for p in cell.params)
-  shapes = [_saved_shape(cell, projected, initial[0])]
-  if not cell.additive:
-    shapes.append(projected.shape[1:])
-  (d_initial, d_params), d_sequences = _scan(
-      body, sequences, (d_final, zero_params), shapes, num_steps=num_steps,
-      unroll=unroll, reverse=True)
-  d_inner = _as_tensor(d_sequences[0])
-  d_projected = d_inner if cell.additive else _as_tensor(d_sequences[1])
-  h_before = _as_tensor(before[0])
-  d_u = tf.matmul(tf.reshape(h_before, [-1, h_before.shape[-1]]),
-                  tf.reshape(d_inner, [-1, d_inner.shape[-1]]),
-                  transpose_a=True)
-  grads = [d_projected, d_u]
-  if cell.recurrent_bias is not None:
-    grads.append(tf.reduce_sum(d_inner, axis=[0, 1]))
-  return grads + list(d_params) + list(d_initial)
+def _chunked_scan(body: Callable, sequences: Sequence[Steps], carry: Any,
+                  output_shapes: Sequence[tf.TensorShape], num_steps: Any,
+                  reverse: bool) -> tuple[Any, tuple[tf.TensorArray, ...]]:
+  """A while loop over chunks of `LOOP_CHUNK` unrolled steps, then the rest.
+
+  Each while iteration costs a few control-flow ops per loop variable, about
+  as much as the step itself; unrolling a few steps per iteration amortizes
+  them without the trace time of unrolling everything. Tensor sequences are
+  read by gathering (nothing differentiates this loop automatically, so no
+  TensorArray is needed for them), TensorArrays element by element.
+  """
+  dtype = tf.nest.flatten(carry)[0].dtype
+  # clear_after_read=False: eager TensorArrays are read twice (step, stack).
+  arrays = tuple(tf.TensorArray(dtype, size=num_steps, element_shape=shape,
+                                clear_after_read=False)
+                 for shape in output_shapes)
+  num_chunks = num_steps // LOOP_CHUNK
+  head_steps = num_chunks * LOOP_CHUNK
+  chunked = [s if isinstance(s, tf.TensorArray)
+             else _split_into_chunks(s, num_chunks, head_steps)
+             for s in sequences]
+
+  def chunk_body(chunk, carry, arrays):
+    first = chunk * LOOP_CHUNK
+    indices = [first + k for k in range(LOOP_CHUNK)]
+    inputs = [[s.read(i) for i in indices] if isinstance(s, tf.TensorArray)
+              else tf.unstack(tf.gather(s, chunk), LOOP_CHUNK)
+              for s in chunked]
+    carry, outputs = _unrolled_scan(body, inputs, carry, LOOP_CHUNK, reverse)
+    for k, index in enumerate(indices):  # Single writes beat stack+scatter.
+      arrays = tuple(a.write(index, o[k]) for a, o in zip(arrays, outputs))
+    return carry, arrays
+
+  def step_body(t, carry, arrays):
+    inputs = tuple(s.read(t) if isinstance(s, tf.TensorArray)
+                   else tf.gather(s, t) for s in sequences)
+    carry, outputs = body(inputs, carry)
+    return carry, tuple(a.write(t, o) for a, o in zip(arrays, outputs))
+
+  # A static tail (num_steps an int) is unrolled; the chunks never are.
+  parts = [(chunk_body, 0, num_chunks, False),
+           (step_body, head_steps, num_steps, isinstance(num_steps, int))]
+  for fn, start, stop, unroll in (reversed(parts) if reverse else parts):
+    carry, arrays = _index_loop(fn, start, stop, carry, arrays,
+                                reverse=reverse, unroll=unroll)
+  for array in arrays:  # Read only if a gradient is taken; TF logs unread.
+    getattr(array, "mark_used", lambda: None)()
+  return carry, arrays
+
+
+def _split_into_chunks(sequence: tf.Tensor, num_chunks: Any,
+                       head_steps: Any) -> tf.Tensor:
+  """The first `head_steps` steps as `[num_chunks, LOOP_CHUNK, ...]`."""
+  head = tf.reshape(sequence[:head_steps], tf.concat(
+      [[num_chunks, LOOP_CHUNK], tf.shape(sequence)[1:]], axis=0))
+  return tf.ensure_shape(
+      head, [None, LOOP_CHUNK] + sequence.shape[1:].as_list())
+
+
+def _index_loop(fn: Callable, start: Any, stop: Any, carry: Any,
+                arrays: tuple[tf.TensorArray, ...], *, reverse: bool,
+                unroll: bool) -> tuple[Any, tuple[tf.TensorArray, ...]]:
+  """`carry, arrays = fn(index, carry, arrays)` for index in [start, stop),
+  descending if `reverse`; in Python if `unroll` (bounds must be ints)."""
+  if unroll:
+    indices = range(start, stop)
+    for index in (reversed(indices) if reverse else indices):
+      carry, arrays = fn(index, carry, arrays)
+    return carry, arrays
+  count = stop - start
+
+  def loop_body(i, carry, arrays):
+    index = stop - 1 - i if reverse else start + i
+    carry, arrays = fn(index, carry, arrays)
+    return i + 1, carry, arrays
+
+  _, carry, arrays = tf.while_loop(
+      lambda i, *_: i < count, loop_body, (tf.constant(0), carry, arrays),
+      maximum_iterations=count)
+  return carry, arrays
 
 
 # -- the layers -------------------------------------------------------------
@@ -338,8 +452,10 @@ class RecurrentBase(Module):
                **cell_config: Any):
     super().__init__(name=name, trainable=trainable)
     kind = type(self).__name__
-    if not isinstance(units, int) or isinstance(units, bool) or units < 1:
+    if (isinstance(units, bool) or not isinstance(units, numbers.Integral)
+        or units < 1):
       raise ValueError(f"{kind}: units must be an int >= 1, got {units!r}.")
+    units = int(units)
     if unroll not in (True, False, "auto"):
       raise ValueError(
           f"{kind}: unroll must be True, False or 'auto', got {unroll!r}.")
@@ -503,6 +619,10 @@ class RecurrentBase(Module):
           f"{self.name}: inputs are {inputs.dtype.name} but the layer was "
           f"built for {self.w.dtype.name}; cast the inputs to "
           f"{self.w.dtype.name}.")
+    if inputs.shape[1] == 0:
+      raise ValueError(
+          f"{self.name}: inputs have no timesteps (shape {inputs.shape}); "
+          "feed sequences of length >= 1.")
     features = self.w.shape[0]
     if inputs.shape[-1] is not None and inputs.shape[-1] != features:
       raise ValueError(
@@ -569,8 +689,8 @@ class SimpleRNN(RecurrentBase):
     def forward(gates, state):
       return (act(gates),)
 
-    def backward(step_inputs, previous, new, d_new):
-      return (act_grad(new[0], d_new[0]),), (None,), ()
+    def backward(step_inputs, previous, d_new):
+      return (act_grad(act(step_inputs[0]), d_new[0]),), (None,), ()
 
     return Cell(forward, u=tf.convert_to_tensor(self.u),
                 backward=backward if act_grad else None)
@@ -638,10 +758,11 @@ class LSTM(RecurrentBase):
       c = gate(f) * state[1] + gate(i) * act(candidate)
       return gate(o) * act(c), c
 
-    def backward(step_inputs, previous, new, d_new):
+    def backward(step_inputs, previous, d_new):
       i, f, candidate, o = tf.split(step_inputs[0], 4, axis=-1)
       i, f, candidate, o = gate(i), gate(f), act(candidate), gate(o)
-      c_previous, act_c = previous[1], act(new[1])
+      c_previous = previous[1]
+      act_c = act(f * c_previous + i * candidate)
       d_h, d_c = d_new
       d_c += act_grad(act_c, d_h * o)
       d_gates = tf.concat([gate_grad(i, d_c * candidate),
@@ -731,7 +852,7 @@ class GRU(RecurrentBase):
       _, z, _, _, candidate = gates_and_candidate(x_t, inner)
       return (z * state[0] + (1 - z) * candidate,)
 
-    def backward(step_inputs, previous, new, d_new):
+    def backward(step_inputs, previous, d_new):
       zr, z, r, inner_h, candidate = gates_and_candidate(*step_inputs)
       h, d_h = previous[0], d_new[0]
       d_candidate = act_grad(candidate, d_h * (1 - z))

@@ -20,8 +20,8 @@ _MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 class Bidirectional(Module):
   """Runs a recurrent layer forwards and a copy of it backwards in time.
 
-  The backward layer is `layer.clone(go_backwards=True)` (fresh weights,
-  same config) unless `backward_layer` is given. With `return_sequences`,
+  The backward layer is `layer.clone(go_backwards=not layer.go_backwards)`
+  (fresh weights, same config) unless `backward_layer` is given. With `return_sequences`,
   the backward outputs are reversed back into time order before merging, so
   position t holds both directions' outputs for input t (as Keras does).
 
