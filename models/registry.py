@@ -34,7 +34,8 @@ class Recipe:
     build_model: `hparams -> engine Module` (usually a Sequential).
     make_data: `hparams -> data.bundle.DataBundle`.
     loss: an engine.losses name, e.g. "mse", "huber",
-      "sparse_categorical_crossentropy".
+      "sparse_categorical_crossentropy", or `hparams -> name` when a
+      hyper-parameter picks it (e.g. one-hot vs sparse labels).
     metrics: engine.metrics names, e.g. ("mae",) or ("accuracy",).
     optimizer: an engine.optimizers name: "sgd", "rmsprop" or "adam".
     optimizer_kwargs: extra optimizer arguments, e.g. {"momentum": 0.9}.
@@ -52,7 +53,7 @@ class Recipe:
   description: str
   build_model: Callable[[Mapping[str, Any]], Any]
   make_data: Callable[[Mapping[str, Any]], Any]
-  loss: str
+  loss: str | Callable[[Mapping[str, Any]], str]
   metrics: tuple[str, ...] = ()
   optimizer: str = "adam"
   optimizer_kwargs: Mapping[str, Any] = dataclasses.field(default_factory=dict)
@@ -60,6 +61,14 @@ class Recipe:
   target: tuple[str, float] | None = None
   input_shape: Callable[[Mapping[str, Any]], tuple] | None = None
   extra_hooks: Callable[[Mapping[str, Any], Any], list] | None = None
+
+
+def loss_name(recipe: Recipe, hparams: Mapping[str, Any] | None = None
+              ) -> str:
+  """The recipe's loss for these hparams (its defaults when None)."""
+  if callable(recipe.loss):
+    return recipe.loss(recipe.hparams if hparams is None else hparams)
+  return recipe.loss
 
 
 def register(recipe: Recipe) -> Recipe:

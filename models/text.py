@@ -88,12 +88,21 @@ def data_file(hparams: Mapping[str, Any], catalog_name: str,
   return download.fetch_entry(catalog.get(catalog_name))
 
 
+def _flag(value: Any) -> bool:
+  """A boolean hparam, also from the strings --hparam gives."""
+  if isinstance(value, str):
+    return value.strip().lower() in ("1", "true", "yes")
+  return bool(value)
+
+
 def _pipeline_hparams(hparams: Mapping[str, Any], **overrides: Any) -> dict:
   """A copy for the data pipelines, optional ints converted from strings."""
   h = dict(hparams)
   for key in ("vocab_size", "training_size", "max_sequence_len"):
     if key in h:
       h[key] = text_models.int_hparam(h, key)
+  if "one_hot_labels" in h:
+    h["one_hot_labels"] = _flag(h["one_hot_labels"])
   h.update(overrides)
   return h
 
@@ -413,11 +422,15 @@ SONNETS_GENERATOR = register(Recipe(
                 "100 + BiLSTM 150 + Dropout + LSTM 100 + Dense total/2 (L2) + "
                 "softmax (course 3 week 4)",
     build_model=text_models.build_sonnets_generator, make_data=sonnets_data,
-    loss="sparse_categorical_crossentropy", metrics=("accuracy",),
+    loss=lambda hparams: ("categorical_crossentropy"
+                          if _flag(hparams.get("one_hot_labels"))
+                          else "sparse_categorical_crossentropy"),
+    metrics=("accuracy",),
     optimizer="adam",
     hparams=_hparams(epochs=100, vocab_size=None, embedding_dim=100,
                      bilstm_units=150, lstm_units=100, dropout=0.2, l2=0.01,
                      oov_tok=None, max_sequence_len=None,
+                     one_hot_labels=False,
                      sample_seed_text="Help me Obi Wan Kenobi, you're my "
                                       "only hope",
                      sample_length=20),

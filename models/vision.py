@@ -34,6 +34,7 @@ from engine import losses as losses_lib
 from engine.hooks import Hook
 from models import vision_data
 from models import vision_models
+from models import registry
 from models.registry import Recipe, register
 
 CLASSIFICATION_LOSSES = ("binary_crossentropy", "categorical_crossentropy",
@@ -163,7 +164,8 @@ def confusion_report(recipe: Recipe, trainer, dataset: tf.data.Dataset,
     {"confusion_matrix": [[...]] (rows true, columns predicted),
      "class_names": [...]} or {} for a non-classifier.
   """
-  if losses_lib.canonical_name(recipe.loss) not in CLASSIFICATION_LOSSES:
+  if losses_lib.canonical_name(
+      registry.loss_name(recipe)) not in CLASSIFICATION_LOSSES:
     return {}
   matrix = confusion_matrix(trainer, dataset, max_classes=max_classes)
   if matrix is None:

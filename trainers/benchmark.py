@@ -80,7 +80,9 @@ def build_keras(recipe, hparams, trainer, spec):
       recipe.optimizer, hparams["learning_rate"], **recipe.optimizer_kwargs)
   jit = {"auto": "auto", "true": True, "false": False}[
       FLAGS.keras_jit_compile.lower()]
-  model.compile(optimizer=optimizer, loss=_keras_loss(recipe.loss),
+  from models import registry
+  loss = registry.loss_name(recipe, hparams)
+  model.compile(optimizer=optimizer, loss=_keras_loss(loss),
                 metrics=list(recipe.metrics), jit_compile=jit)
   return model
 

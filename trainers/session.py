@@ -150,7 +150,8 @@ def make_trainer(recipe: registry.Recipe, hparams: Mapping,
   with strategy.scope():
     model = recipe.build_model(hparams)
     optimizer = make_optimizer(recipe, hparams, optimizer_name)
-    return Trainer(model, recipe.loss, optimizer, list(recipe.metrics),
+    return Trainer(model, registry.loss_name(recipe, hparams), optimizer,
+                   list(recipe.metrics),
                    strategy=strategy, model_dir=model_dir, **trainer_kwargs)
 
 
