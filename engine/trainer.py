@@ -110,8 +110,6 @@ class Trainer:
                                name="epoch")
       self.step_in_epoch = tf.Variable(0, dtype=tf.int64, trainable=False,
                                        name="step_in_epoch")
-      self.examples_seen = tf.Variable(0, dtype=tf.int64, trainable=False,
-                                       name="examples_seen")
     # Only the chief logs; other workers would duplicate every event.
     self.writers = SummaryWriters(
         model_dir if distribute.is_chief(self.strategy) else None)
@@ -162,7 +160,6 @@ class Trainer:
     self._step = int(self.global_step.numpy())
     self._epoch = int(self.epoch.numpy())
     self._step_in_epoch = int(self.step_in_epoch.numpy())
-    self._examples = int(self.examples_seen.numpy())
     return path
 
   @property
@@ -198,15 +195,13 @@ class Trainer:
   # -- the steps (cross-replica; each calls strategy.run once) --------------
 
   def _train_step(self, element) -> None:
-    count, loss = self.strategy.run(self._replica_step_fn, args=(element,))
-    total = lambda v: self.strategy.reduce(tf.distribute.ReduceOp.SUM, v,
-                                           axis=None)
-    self.examples_seen.assign_add(tf.cast(total(count), tf.int64))
+    loss = self.strategy.run(self._replica_step_fn, args=(element,))
     self.global_step.assign_add(1)
     # Written only at steps the caller's record_if predicate selects; the
     # empty name scope drops the while loop's "while/cond/" prefix.
     with tf.name_scope(""):
-      tf.summary.scalar("step_loss", total(loss))
+      tf.summary.scalar("step_loss", self.strategy.reduce(
+          tf.distribute.ReduceOp.SUM, loss, axis=None))
 
   def _replica_train_step(self, element):
     x, y = element[0], element[1]
@@ -218,7 +213,7 @@ class Trainer:
     grads = tape.gradient(loss, variables)
     self.optimizer.apply(grads, variables)
     self._update_metrics(y, pred, per_example, reg)
-    return tf.shape(per_example)[0], loss
+    return loss
 
   def _scaled_loss(self, per_example):
     """Loss averaged over the GLOBAL batch; regularization counted once."""
@@ -266,7 +261,8 @@ class Trainer:
     """Metrics, learning rate and example count in ONE graph call."""
     tensors = self._metric_tensors()
     tensors["lr"] = tf.cast(self.optimizer.learning_rate_value(), tf.float32)
-    tensors["examples_seen"] = self.examples_seen.read_value()
+    # The loss metric counts every example of the epoch so far.
+    tensors["examples_seen"] = tf.convert_to_tensor(self.loss_metric.count)
     return tensors
 
   def _results(self) -> dict[str, float]:
@@ -392,6 +388,7 @@ class Trainer:
     for hook in hooks:  # also when resuming mid-epoch: the lr of this epoch
       hook.on_epoch_begin(self, epoch)
     self._reset_fn()
+    self._examples = 0
     started = time.monotonic()
     iterator = self._epoch_iterator(data_fn, epoch, skip)
     while True:
