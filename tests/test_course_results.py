@@ -6,8 +6,8 @@ import numpy as np
 import tensorflow as tf
 
 from models import baselines, registry
+from models.forecasting import model_forecast
 from trainers import session
-from trainers.forecast import model_forecast
 
 
 def train(name, **overrides):

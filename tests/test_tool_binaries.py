@@ -8,7 +8,7 @@ import re
 import numpy as np
 
 from tests import testing
-from trainers import lr_find
+from engine.lr_sweep import suggest_learning_rate
 
 
 def test_summary_prints_keras_style_table():
@@ -42,7 +42,7 @@ def test_suggest_picks_minimum_of_smoothed_loss():
   lrs = 10.0 ** np.arange(-8, -3, 0.25)
   losses = np.abs(np.log10(lrs) + 5.5) + 1.0   # lowest near 3e-6
   losses[-2:] = np.nan                           # diverged at the end
-  assert 1e-6 < lr_find.suggest(lrs, losses) < 1e-5
+  assert 1e-6 < suggest_learning_rate(lrs, losses) < 1e-5
 
 
 def test_benchmark_prints_ratio():

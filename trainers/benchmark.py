@@ -95,12 +95,9 @@ def main(argv):
   if len(argv) > 1:
     raise cli.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
   import tensorflow as tf
-  from models import registry
   from trainers import session
-  recipe = registry.get(FLAGS.model)
-  hparams = session.resolve_hparams(recipe, common_flags.hparam_overrides())
-  hparams["seed"] = FLAGS.seed
-  session.set_seeds(FLAGS.seed)
+  recipe, hparams = session.recipe_and_hparams(
+      FLAGS.model, common_flags.hparam_overrides(), FLAGS.seed)
   data = recipe.make_data(hparams)
   spec = data.element_spec
   trainer = session.make_trainer(recipe, hparams,

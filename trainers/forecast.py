@@ -24,20 +24,6 @@ flags.DEFINE_integer("batch_size", 256, "Windows per inference batch.")
 FLAGS = flags.FLAGS
 
 
-def model_forecast(trainer, series: np.ndarray, split_time: int,
-                   window_size: int, seq2seq: bool,
-                   batch_size: int = 256) -> np.ndarray:
-  """The model's one-step forecasts aligned with series[split_time:]."""
-  from data.windows import forecast_windows
-  inputs = series[split_time - window_size:-1]
-  windows = forecast_windows(inputs, window_size, batch_size,
-                             seq2seq=seq2seq)
-  predictions = trainer.predict(windows)
-  if seq2seq:
-    return predictions[:, -1, 0]
-  return predictions.reshape(len(predictions), -1)[:, 0]
-
-
 def log_series(model_dir: str, actual: np.ndarray, forecast: np.ndarray,
                split_time: int) -> str:
   """Writes both series under one tag in two runs, so TensorBoard overlays."""
@@ -58,6 +44,7 @@ def main(argv):
   if len(argv) > 1:
     raise cli.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
   from models import baselines
+  from models.forecasting import model_forecast
   from trainers import session
   recipe, hparams = session.load_run(FLAGS.model_dir)
   data = recipe.make_data(hparams)

@@ -33,23 +33,6 @@ flags.register_validator("lr0", lambda v: v > 0, "--lr0 must be positive")
 flags.register_validator("epochs_per_decade", lambda v: v > 0,
                          "--epochs_per_decade must be positive")
 FLAGS = flags.FLAGS
-SMOOTHING = 5
-
-
-def suggest(lrs: np.ndarray, losses: np.ndarray) -> float:
-  """The rate where the loss, smoothed over 5 epochs, is lowest.
-
-  That is where the course reads its rate off the plot (e.g. 8e-6 for the
-  series DNN): the fastest rate before the loss turns up and diverges.
-  """
-  finite = np.isfinite(losses)
-  lrs, losses = lrs[finite], losses[finite]
-  if len(losses) == 0:
-    raise cli.UsageError("every epoch's loss was NaN/Inf; lower --lr0")
-  k = min(SMOOTHING, len(losses))
-  smoothed = np.convolve(losses, np.ones(k) / k, mode="valid")
-  best = int(np.argmin(smoothed)) + k // 2
-  return float(lrs[best])
 
 
 def log_sweep(logdir: str, lrs, losses) -> None:
@@ -88,12 +71,9 @@ def main(argv):
     raise cli.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
   import tensorflow as tf
   from engine import hooks
-  from models import registry
   from trainers import session
-  recipe = registry.get(FLAGS.model)
-  hparams = session.resolve_hparams(recipe, common_flags.hparam_overrides())
-  hparams["seed"] = FLAGS.seed
-  session.set_seeds(FLAGS.seed)
+  recipe, hparams = session.recipe_and_hparams(
+      FLAGS.model, common_flags.hparam_overrides(), FLAGS.seed)
   logdir = FLAGS.model_dir or os.path.join("runs", recipe.name + "_lr_find")
   data = recipe.make_data(hparams)
   trainer = session.make_trainer(recipe, hparams, tf.distribute.get_strategy(),
@@ -104,7 +84,8 @@ def main(argv):
                         hooks=[hooks.LearningRateSchedule(schedule)])
   lrs = np.array(history.history["lr"])
   losses = np.array(history.history["loss"])
-  suggestion = suggest(lrs, losses)
+  from engine.lr_sweep import suggest_learning_rate
+  suggestion = suggest_learning_rate(lrs, losses)
   os.makedirs(logdir, exist_ok=True)
   log_sweep(logdir, lrs, losses)
   with open(os.path.join(logdir, "lr_find.json"), "w") as f:

@@ -57,6 +57,20 @@ def _convert(key: str, value: Any, default: Any) -> Any:
                      f"{type(default).__name__}") from None
 
 
+def recipe_and_hparams(model_name: str, overrides: Mapping[str, Any],
+                       seed: int, deterministic: bool = False):
+  """(recipe, hparams) for a run from flags; seeds everything first.
+
+  Raises:
+    UnknownModelError, UsageError: a bad model name or override.
+  """
+  recipe = registry.get(model_name)
+  hparams = resolve_hparams(recipe, overrides)
+  hparams["seed"] = seed
+  set_seeds(seed, deterministic)
+  return recipe, hparams
+
+
 def set_seeds(seed: int, deterministic: bool = False) -> None:
   """Seeds Python, NumPy and TF; optionally turns on op determinism."""
   random.seed(seed)

@@ -69,14 +69,12 @@ def main(argv):
   from engine import distribute
   # First: a multi-worker strategy must exist before any TF op runs.
   strategy = distribute.get_strategy(FLAGS.strategy)
-  from models import registry
   from trainers import session
-  recipe = registry.get(FLAGS.model)
-  hparams = session.resolve_hparams(recipe, common_flags.hparam_overrides())
-  hparams["seed"] = FLAGS.seed
+  recipe, hparams = session.recipe_and_hparams(
+      FLAGS.model, common_flags.hparam_overrides(), FLAGS.seed,
+      FLAGS.deterministic)
   model_dir = FLAGS.model_dir or os.path.join("runs", recipe.name)
   session.check_model_dir(model_dir, recipe.name)
-  session.set_seeds(FLAGS.seed, FLAGS.deterministic)
   result = train(recipe, hparams, model_dir, strategy)
   path = session.update_metrics_file(model_dir, "train", result)
   final = result.get("validation") or result["train"]
