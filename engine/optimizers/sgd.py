@@ -45,12 +45,12 @@ class SGD(Optimizer):
       self.momentums = self._zeros_like_each(var_list, "momentum")
 
   def _update_step(self, grad, var, index, learning_rate):
+    # TF's fused kernels, with Keras 3's formulas: m = momentum * m - lr * g;
+    # var += m (nesterov: var += momentum * m - lr * g).
     if not self.momentum:
-      return var.assign_sub(learning_rate * grad, read_value=False)
-    momentum = tf.cast(self.momentum, var.dtype)
-    m = self.momentums[index]
-    m_new = m.assign(momentum * m - learning_rate * grad)
-    if self.nesterov:
-      return var.assign_add(momentum * m_new - learning_rate * grad,
-                            read_value=False)
-    return var.assign_add(m_new, read_value=False)
+      return tf.raw_ops.ResourceApplyGradientDescent(
+          var=var.handle, alpha=learning_rate, delta=grad)
+    return tf.raw_ops.ResourceApplyKerasMomentum(
+        var=var.handle, accum=self.momentums[index].handle, lr=learning_rate,
+        grad=grad, momentum=tf.cast(self.momentum, var.dtype),
+        use_nesterov=self.nesterov)
