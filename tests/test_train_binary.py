@@ -79,8 +79,10 @@ def test_train_evaluate_forecast_end_to_end(tmp_path):
     (("--model=series_dnn", "--strategy=tpu_pod"), ("--strategy",)),
     (("--model=series_dnn", "--data_path=/no/such.csv"), ("/no/such.csv",)),
     (("--model=series_dnn", "--hparam=colour=red"), ("colour",)),
+    (("--model=series_dnn", "--augment"), ("no hyper-parameter 'augment'",)),
 ], ids=["unknown_model", "zero_batch", "negative_epochs", "zero_lr",
-        "unknown_strategy", "missing_file", "unknown_hparam"])
+        "unknown_strategy", "missing_file", "unknown_hparam",
+        "flag_the_model_lacks"])
 def test_bad_flags_get_one_line_errors(tmp_path, args, fragments):
   result = testing.run_binary("trainers.train",
                               f"--model_dir={tmp_path / 'run'}", *args)

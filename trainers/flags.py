@@ -35,6 +35,13 @@ HPARAM_FLAGS = {
     "validation_split": (float, "Fraction of the training data (the last "
                                 "part) held out for validation."),
 }
+# Boolean hyper-parameter flags (--augment / --noaugment); unset = default.
+BOOL_HPARAM_FLAGS = {
+    "augment": "Images: the course's on-the-fly augmentation of training "
+               "batches (rotation, shifts, shear, zoom, flip).",
+    "strict_data": "Images: fail on a corrupt or empty image file instead "
+                   "of skipping and counting it.",
+}
 POSITIVE_HPARAMS = ("learning_rate", "batch_size", "epochs", "window_size",
                     "shuffle_buffer", "split_time", "vocab_size",
                     "embedding_dim", "max_length", "image_size")
@@ -65,6 +72,8 @@ def define_hparam_flags() -> None:
     define = {int: flags.DEFINE_integer, float: flags.DEFINE_float,
               str: flags.DEFINE_string}[kind]
     define(name, None, help_text + " Default: the model's own.")
+  for name, help_text in BOOL_HPARAM_FLAGS.items():
+    flags.DEFINE_bool(name, None, help_text + " Default: the model's own.")
   flags.DEFINE_string("data_path", None, "Data file or directory to train "
                       "on instead of the model's built-in/default data.")
   flags.DEFINE_multi_string(
@@ -120,7 +129,8 @@ def define_run_flags() -> None:
 
 def hparam_overrides() -> dict:
   """Hyper-parameters the user set on the command line."""
-  overrides = {name: getattr(FLAGS, name) for name in HPARAM_FLAGS
+  overrides = {name: getattr(FLAGS, name)
+               for name in (*HPARAM_FLAGS, *BOOL_HPARAM_FLAGS)
                if getattr(FLAGS, name) is not None}
   if FLAGS.data_path is not None:
     overrides["data_path"] = FLAGS.data_path
