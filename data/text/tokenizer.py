@@ -1,6 +1,6 @@
 """A word (or character) index with the Keras `Tokenizer`'s semantics.
 
-The course encodes text with `tf.keras.preprocessing.text.Tokenizer`, which
+The course encodes text with Keras's `preprocessing.text.Tokenizer`, which
 Keras 3 no longer ships. `Tokenizer` reproduces it:
 
 * `fit_on_texts` lowercases, maps every character of `filters` to a space,
