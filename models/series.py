@@ -32,7 +32,7 @@ def _series_hparams(**overrides: Any) -> dict[str, Any]:
       "shuffle_buffer": 1000,
       "seed": 42,
       "data_path": None,
-      "value_column": -1,
+      "value_column": "-1",  # a name or an index (flags give strings)
       "split_time": None,
       "preset": "week1",
   }

@@ -44,7 +44,7 @@ def test_train_evaluate_forecast_end_to_end(tmp_path):
                          np.sin(np.arange(120) / 5.0) * 10 + 20)
   model_dir = tmp_path / "run"
   result = train(model_dir, *TINY, f"--data_path={csv}", "--window_size=5",
-                 "--split_time=90", "--batch_size=8")
+                 "--split_time=90", "--batch_size=8", "--value_column=Temp")
   assert result.returncode == 0, result.stderr
   assert "epoch 2/2" in result.stdout and "ETA" in result.stdout
   metrics = json.loads((model_dir / "metrics.json").read_text())
