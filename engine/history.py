@@ -47,7 +47,7 @@ class History:
 
   def save(self, path: str) -> None:
     """Writes the history as JSON, atomically."""
-    tmp = f"{path}.tmp"
+    tmp = f"{path}.{os.getpid()}.tmp"
     with open(tmp, "w") as f:
       json.dump(self.to_dict(), f, indent=1)
     os.replace(tmp, path)

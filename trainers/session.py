@@ -114,7 +114,7 @@ def write_artifacts(model_dir: str, artifacts: Mapping[str, str]) -> None:
   """Stores inference files (e.g. a tokenizer vocabulary) in model_dir."""
   for name, text in artifacts.items():
     path = os.path.join(model_dir, name)
-    tmp = path + ".tmp"
+    tmp = f"{path}.{os.getpid()}.tmp"
     with open(tmp, "w", encoding="utf-8") as f:
       f.write(text)
     os.replace(tmp, path)
@@ -133,7 +133,7 @@ def update_metrics_file(model_dir: str, section: str, value: Any) -> str:
 
 
 def _write_json(path: str, data: Any) -> None:
-  tmp = path + ".tmp"
+  tmp = f"{path}.{os.getpid()}.tmp"  # unique: workers may write at once
   with open(tmp, "w") as f:
     json.dump(data, f, indent=1, default=_jsonable)
   os.replace(tmp, path)
