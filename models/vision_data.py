@@ -31,7 +31,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -95,23 +95,6 @@ def read_class_info(model_dir: str) -> dict | None:
   except (OSError, json.JSONDecodeError) as error:
     raise DataError(f"{path} is unreadable ({error}); train again to "
                     f"rewrite it") from error
-
-
-def with_static_shape(batches: Callable[[int], tf.data.Dataset],
-                      image_shape: Sequence[int]
-                      ) -> Callable[[int], tf.data.Dataset]:
-  """`batches` with the image shape made static again.
-
-  Augmented batches come out of the projective transform with unknown
-  height and width; the model is built from the batch spec, and its
-  Flatten + Dense need them known.
-  """
-  shape = [None, *image_shape]
-
-  def for_epoch(epoch: int) -> tf.data.Dataset:
-    return batches(epoch).map(lambda x, y: (tf.ensure_shape(x, shape), y))
-
-  return for_epoch
 
 
 def load_image_files(paths: Sequence[str], input_shape: Sequence[int],
@@ -303,10 +286,8 @@ def array_bundle(hparams: Mapping[str, Any], *, dataset: str,
   print(f"Training on {len(labels)} images from {data_path}"
         + (f", validating on {len(validation[1])}." if validation else "."),
         flush=True)
-  train = with_static_shape(
-      augment.array_batches(images, labels, batch_size, seed=seed,
-                            augmentation=augmentation, rescale=RESCALE),
-      images.shape[1:])
+  train = augment.array_batches(images, labels, batch_size, seed=seed,
+                                augmentation=augmentation, rescale=RESCALE)
   validation_data = None
   if validation is not None:
     validation_data = augment.array_batches(
@@ -403,7 +384,6 @@ def folder_bundle(hparams: Mapping[str, Any], *, dataset: str,
     raise DataError(f"{train_dir} has {len(class_names)} class folders "
                     f"({', '.join(class_names)}), but the model predicts "
                     f"{num_classes} classes")
-  bundle.train = with_static_shape(bundle.train, (size, size, 3))
   bundle.artifacts.update(class_artifact(class_names, label_mode,
                                          (size, size, 3)))
   if augmentation is not None:

@@ -6,12 +6,8 @@ from typing import Sequence
 
 import tensorflow as tf
 
-from engine import activations
-from engine import initializers
-from engine.module import Module
 from engine.modules.basic import float_input
-from engine.modules.dense import check_kernel_l2
-from engine.modules.dense import l2_penalty
+from engine.modules.kernel_layer import KernelLayer
 
 
 def int_tuple(owner: str, arg: str, value: int | Sequence[int], n: int
@@ -38,7 +34,7 @@ def int_tuple(owner: str, arg: str, value: int | Sequence[int], n: int
   return values
 
 
-class _Conv(Module):
+class _Conv(KernelLayer):
   """Shared N-d convolution: `activation(conv(x, w) + b)`."""
 
   _RANK = 0
@@ -47,7 +43,8 @@ class _Conv(Module):
   def __init__(self, filters, kernel_size, strides, padding, dilation_rate,
                activation, use_bias, kernel_initializer, bias_initializer,
                kernel_l2, name, trainable):
-    super().__init__(name=name, trainable=trainable)
+    super().__init__(activation, use_bias, kernel_initializer,
+                     bias_initializer, kernel_l2, name, trainable)
     n = self._RANK
     if not isinstance(filters, int) or filters < 1:
       raise ValueError(
@@ -67,12 +64,6 @@ class _Conv(Module):
           f"{self.name}: strides {self.strides} > 1 cannot be combined with "
           f"dilation_rate {self.dilation_rate} > 1; set one of them to 1.")
     self.padding = padding
-    self.activation = activations.get(activation)
-    self.use_bias = use_bias
-    self.kernel_initializer = initializers.get(kernel_initializer)
-    self.bias_initializer = initializers.get(bias_initializer)
-    self.kernel_l2 = check_kernel_l2(self.name, kernel_l2)
-    self.dtype = None
 
   def _build(self, x: tf.Tensor) -> None:
     rank = self._RANK + 2
@@ -85,12 +76,8 @@ class _Conv(Module):
       raise ValueError(
           f"{self.name}: the channel dim must be known at build time, got "
           f"shape {x.shape}.")
-    self.dtype = x.dtype
-    shape = [*self.kernel_size, channels, self.filters]
-    self.w = tf.Variable(self.kernel_initializer(shape, x.dtype), name="w")
-    if self.use_bias:
-      self.b = tf.Variable(self.bias_initializer([self.filters], x.dtype),
-                           name="b")
+    self._create_kernel([*self.kernel_size, channels, self.filters],
+                        self.filters, x.dtype)
 
   def __call__(self, x, training: bool = False) -> tf.Tensor:
     """Applies the convolution; `training` is accepted and ignored."""
@@ -100,21 +87,14 @@ class _Conv(Module):
     if self.padding == "causal":
       x = self._left_pad(x)
       padding = "VALID"
-    y = tf.nn.convolution(x, self.w, strides=self.strides, padding=padding,
-                          dilations=self.dilation_rate)
-    if self.use_bias:
-      y = y + self.b
-    return self.activation(y)
+    return self._finish(tf.nn.convolution(
+        x, self.w, strides=self.strides, padding=padding,
+        dilations=self.dilation_rate))
 
   def _left_pad(self, x: tf.Tensor) -> tf.Tensor:
     """Pads the time axis on the left by dilation * (kernel - 1)."""
     amount = self.dilation_rate[0] * (self.kernel_size[0] - 1)
     return tf.pad(x, [[0, 0], [amount, 0], [0, 0]])
-
-  def _own_losses(self) -> list[tf.Tensor]:
-    if self.kernel_l2 > 0 and self.built:
-      return [l2_penalty(self.kernel_l2, self.w)]
-    return []
 
 
 class Conv1D(_Conv):

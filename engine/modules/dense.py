@@ -4,27 +4,11 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from engine import activations
-from engine import initializers
-from engine.module import Module
 from engine.modules.basic import float_input
+from engine.modules.kernel_layer import KernelLayer
 
 
-def l2_penalty(kernel_l2: float, w: tf.Variable) -> tf.Tensor:
-  """Keras's L2 regularizer value: `kernel_l2 * sum(w ** 2)`."""
-  return tf.cast(kernel_l2, w.dtype) * tf.reduce_sum(tf.square(w))
-
-
-def check_kernel_l2(owner: str, kernel_l2: float) -> float:
-  """Returns `kernel_l2` as a float, or raises ValueError if negative."""
-  if kernel_l2 < 0:
-    raise ValueError(
-        f"{owner}: kernel_l2 must be >= 0, got {kernel_l2}; use 0.0 for no "
-        "regularization.")
-  return float(kernel_l2)
-
-
-class Dense(Module):
+class Dense(KernelLayer):
   """`activation(x @ w + b)` over the last axis of an input of rank >= 2.
 
   Variables `w` (in, units) and `b` (units,) are created on the first call
@@ -56,16 +40,11 @@ class Dense(Module):
     Raises:
       ValueError: a bad `units`, `kernel_l2`, activation or initializer name.
     """
-    super().__init__(name=name or "dense", trainable=trainable)
     if not isinstance(units, int) or units < 1:
       raise ValueError(f"Dense: units must be an int >= 1, got {units!r}.")
+    super().__init__(activation, use_bias, kernel_initializer,
+                     bias_initializer, kernel_l2, name or "dense", trainable)
     self.units = units
-    self.activation = activations.get(activation)
-    self.use_bias = use_bias
-    self.kernel_initializer = initializers.get(kernel_initializer)
-    self.bias_initializer = initializers.get(bias_initializer)
-    self.kernel_l2 = check_kernel_l2(self.name, kernel_l2)
-    self.dtype = None
 
   def _build(self, x: tf.Tensor) -> None:
     if x.shape.rank is None or x.shape.rank < 2:
@@ -77,23 +56,10 @@ class Dense(Module):
       raise ValueError(
           f"{self.name}: the last input dim must be known at build time, got "
           f"shape {x.shape}.")
-    self.dtype = x.dtype
-    self.w = tf.Variable(
-        self.kernel_initializer([in_size, self.units], x.dtype), name="w")
-    if self.use_bias:
-      self.b = tf.Variable(self.bias_initializer([self.units], x.dtype),
-                           name="b")
+    self._create_kernel([in_size, self.units], self.units, x.dtype)
 
   def __call__(self, x, training: bool = False) -> tf.Tensor:
     """Applies the layer; `training` is accepted and ignored."""
     x = float_input(x, self.dtype, self.name)
     self._build_once(x)
-    y = tf.matmul(x, self.w)
-    if self.use_bias:
-      y = y + self.b
-    return self.activation(y)
-
-  def _own_losses(self) -> list[tf.Tensor]:
-    if self.kernel_l2 > 0 and self.built:
-      return [l2_penalty(self.kernel_l2, self.w)]
-    return []
+    return self._finish(tf.matmul(x, self.w))
