@@ -271,8 +271,8 @@ class Trainer:
     return {k: (v if k == "examples_seen" else float(v))
             for k, v in values.items()}
 
-  def _metric_logs(self, prefix: str = "") -> dict[str, float]:
-    return {prefix + k: float(v.numpy())
+  def _metric_logs(self) -> dict[str, float]:
+    return {k: float(v.numpy())
             for k, v in self._metric_fn().items()}
 
   # -- public API ---------------------------------------------------------------

@@ -27,12 +27,12 @@ FLAGS = flags.FLAGS
 def log_series(model_dir: str, actual: np.ndarray, forecast: np.ndarray,
                split_time: int) -> str:
   """Writes both series under one tag in two runs, so TensorBoard overlays."""
+  import tensorflow as tf
   from engine.summaries import SummaryWriters
   logdir = os.path.join(model_dir, "forecast")
   writers = SummaryWriters(logdir)
   for run, values in (("actual", actual), ("model", forecast)):
     with writers.writer(run).as_default():
-      import tensorflow as tf
       for offset, value in enumerate(values):
         tf.summary.scalar("validation_series", float(value),
                           step=split_time + offset)
