@@ -18,6 +18,8 @@ from typing import Any, Iterator
 
 import tensorflow as tf
 
+from engine import mixed_precision
+
 
 class NotBuiltError(RuntimeError):
   """Raised when a module's variables are read before its first call."""
@@ -41,6 +43,15 @@ class Module(tf.Module):
     super().__init__(name=name)
     self._built = False
     self.trainable = trainable
+    # The policy in force when the module is created (Keras's rule).
+    self._policy = mixed_precision.global_policy()
+
+  @property
+  def compute_dtype(self) -> tf.DType | None:
+    """The dtype the math runs in under a mixed policy, else None (the
+    input's dtype)."""
+    policy = getattr(self, "_policy", None)
+    return policy.compute_dtype if policy and policy.is_mixed else None
 
   @property
   def built(self) -> bool:

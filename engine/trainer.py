@@ -26,11 +26,13 @@ import tensorflow as tf
 from engine import distribute
 from engine import losses as losses_lib
 from engine import metrics as metrics_lib
+from engine import mixed_precision
 from engine.checkpoint import RunCheckpoint
 from engine.errors import NonFiniteLossError
 from engine.history import History
 from engine.hooks import Hook
 from engine.loop import make_loop_fn
+from engine.optimizers import loss_scale as loss_scale_lib
 from engine.progress import Progress
 from engine.summaries import SummaryWriters, trace_graph
 
@@ -71,6 +73,8 @@ class Trainer:
     jit_compile: compile each step's math (forward, backward, update) with
       XLA; applies on one replica only (the cross-replica all-reduce runs
       outside XLA).
+    loss_scale: a DynamicLossScale for mixed_float16 training (kept in the
+      checkpoint), or None.
   """
 
   def __init__(self, model, loss, optimizer, metrics: Sequence = (), *,
@@ -80,7 +84,8 @@ class Trainer:
                histogram_every: int | None = None, max_to_keep: int = 5,
                progress_interval: float = 10.0,
                print_fn: Callable[[str], None] | None = print,
-               on_nan: str = "raise", jit_compile: bool = False):
+               on_nan: str = "raise", jit_compile: bool = False,
+               loss_scale: loss_scale_lib.DynamicLossScale | None = None):
     _check_positive(steps_per_loop=steps_per_loop, summary_every=summary_every,
                     checkpoint_every=checkpoint_every,
                     histogram_every=histogram_every, max_to_keep=max_to_keep)
@@ -89,6 +94,7 @@ class Trainer:
     self.on_nan = on_nan
     self.strategy = strategy or tf.distribute.get_strategy()
     self.model, self.optimizer = model, optimizer
+    self.loss_scale = loss_scale
     self.loss_name = loss if isinstance(loss, str) else getattr(
         loss, "__name__", "loss")
     self.loss_fn = losses_lib.get(loss) if isinstance(loss, str) else loss
@@ -148,7 +154,8 @@ class Trainer:
           self.model_dir, max_to_keep=self._max_to_keep,
           is_chief=distribute.is_chief(self.strategy), model=self.model,
           optimizer=self.optimizer, global_step=self.global_step,
-          epoch=self.epoch, step_in_epoch=self.step_in_epoch)
+          epoch=self.epoch, step_in_epoch=self.step_in_epoch,
+          **({"loss_scale": self.loss_scale} if self.loss_scale else {}))
     return self._checkpoint
 
   def restore(self) -> str | None:
@@ -207,11 +214,14 @@ class Trainer:
     x, y = element[0], element[1]
     variables = self.model.trainable_variables
     with tf.GradientTape() as tape:
-      pred = self.model(x, training=True)
+      # Mixed precision: losses and metrics see float32 outputs.
+      pred = mixed_precision.to_float32(self.model(x, training=True))
       per_example = self.loss_fn(y, pred)
       loss, reg = self._scaled_loss(per_example)
-    grads = tape.gradient(loss, variables)
-    self.optimizer.apply(grads, variables)
+      target = loss_scale_lib.loss_to_differentiate(loss, self.loss_scale)
+    grads = tape.gradient(target, variables)
+    loss_scale_lib.apply_gradients(self.optimizer, grads, variables,
+                                   self.loss_scale)
     self._update_metrics(y, pred, per_example, reg)
     return loss
 
@@ -234,7 +244,7 @@ class Trainer:
 
   def _replica_eval_step(self, element) -> None:
     x, y = element[0], element[1]
-    pred = self.model(x, training=False)
+    pred = mixed_precision.to_float32(self.model(x, training=False))
     per_example = self.loss_fn(y, pred)
     reg_terms = self.model.regularization_losses
     reg = tf.add_n(reg_terms) if reg_terms else 0.0

@@ -111,6 +111,15 @@ def define_run_flags() -> None:
   flags.DEFINE_integer("early_stopping_patience", None, "Stop when val_loss "
                        "has not improved for this many epochs.")
   flags.DEFINE_integer("max_to_keep", 5, "Checkpoints kept in model_dir.")
+  flags.DEFINE_string("profile_steps", None, "START,STOP: capture a "
+                      "TensorFlow profiler trace from global step START to "
+                      "STOP (widened to epoch boundaries) into "
+                      "model_dir/train/ for TensorBoard's Profile tab.")
+  flags.DEFINE_enum("mixed_precision", None,
+                    ["mixed_bfloat16", "mixed_float16"],
+                    "Compute in bfloat16/float16, keep variables, optimizer "
+                    "state, softmax/sigmoid outputs and losses in float32; "
+                    "mixed_float16 adds dynamic loss scaling.")
   for name in ("train_steps", "steps_per_loop", "checkpoint_every",
                "summary_every", "histogram_every", "max_to_keep"):
     flags.register_validator(name, lambda v: v is None or v > 0,
@@ -119,12 +128,26 @@ def define_run_flags() -> None:
       "early_stopping_patience", lambda v: v is None or v >= 0,
       message="--early_stopping_patience must be >= 0")
   flags.register_validator(
+      "profile_steps", lambda v: v is None or profile_range(v) is not None,
+      message="--profile_steps expects START,STOP with 0 <= START < STOP, "
+              "e.g. 10,20")
+  flags.register_validator(
       "optimizer", lambda v: v is None or v in ("sgd", "rmsprop", "adam"),
       message="--optimizer must be one of sgd, rmsprop, adam")
   flags.register_multi_flags_validator(
       ["target_metric", "target_value"],
       lambda d: (d["target_metric"] is None) == (d["target_value"] is None),
       message="--target_metric and --target_value go together")
+
+
+def profile_range(text: str) -> tuple[int, int] | None:
+  """(START, STOP) from "START,STOP", or None if malformed."""
+  parts = text.split(",")
+  try:
+    start, stop = (int(p) for p in parts)
+  except ValueError:
+    return None
+  return (start, stop) if 0 <= start < stop else None
 
 
 def hparam_overrides() -> dict:

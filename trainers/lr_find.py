@@ -88,6 +88,13 @@ def main(argv):
   suggestion = suggest_learning_rate(lrs, losses)
   os.makedirs(logdir, exist_ok=True)
   log_sweep(logdir, lrs, losses)
+  from engine import hparams_summary
+  hparams_summary.write_hparams(logdir, {
+      **hparams, "model": recipe.name, "lr0": FLAGS.lr0,
+      "epochs_per_decade": FLAGS.epochs_per_decade})
+  hparams_summary.write_final_metrics(logdir, {
+      "suggested_learning_rate": suggestion,
+      "lowest_loss": float(np.nanmin(losses))}, len(lrs))
   with open(os.path.join(logdir, "lr_find.json"), "w") as f:
     json.dump({"lr": lrs.tolist(), "loss": losses.tolist(),
                "suggested_learning_rate": suggestion}, f, indent=1)

@@ -16,7 +16,9 @@ from typing import Any, Mapping
 import numpy as np
 import tensorflow as tf
 
+from engine import mixed_precision
 from engine import optimizers
+from engine.optimizers.loss_scale import DynamicLossScale
 from engine.trainer import Trainer
 from models import registry
 from trainers.cli import UsageError
@@ -160,12 +162,18 @@ def make_trainer(recipe: registry.Recipe, hparams: Mapping,
                  strategy: tf.distribute.Strategy,
                  model_dir: str | None, optimizer_name: str | None = None,
                  **trainer_kwargs) -> Trainer:
-  """Model, optimizer, metrics and Trainer, created in the strategy scope."""
-  with strategy.scope():
+  """Model, optimizer, metrics and Trainer, created in the strategy scope.
+
+  `hparams["mixed_precision"]` (set by --mixed_precision) picks the dtype
+  policy the model is built under; mixed_float16 adds a loss scale.
+  """
+  policy = mixed_precision.Policy(hparams.get("mixed_precision") or "float32")
+  with strategy.scope(), mixed_precision.policy_scope(policy):
     model = recipe.build_model(hparams)
     optimizer = make_optimizer(recipe, hparams, optimizer_name)
+    loss_scale = (DynamicLossScale() if policy.needs_loss_scale else None)
     return Trainer(model, registry.loss_name(recipe, hparams), optimizer,
-                   list(recipe.metrics),
+                   list(recipe.metrics), loss_scale=loss_scale,
                    strategy=strategy, model_dir=model_dir, **trainer_kwargs)
 
 

@@ -51,16 +51,48 @@ def train(recipe, hparams, model_dir: str, strategy) -> dict:
       histogram_every=FLAGS.histogram_every, max_to_keep=FLAGS.max_to_keep)
   budget = ({"train_steps": FLAGS.train_steps} if FLAGS.train_steps
             else {"epochs": hparams["epochs"]})
-  history = trainer.fit(data.train, validation=data.validation,
-                        steps_per_epoch=data.steps_per_epoch,
-                        hooks=make_hooks(recipe, hparams, data), **budget)
+  from engine import hparams_summary
+  hparams_summary.write_hparams(model_dir, run_hparams(recipe, hparams))
+  hooks = make_hooks(recipe, hparams, data)
+  profile = profile_hook(model_dir)
+  try:
+    history = trainer.fit(data.train, validation=data.validation,
+                          steps_per_epoch=data.steps_per_epoch,
+                          hooks=hooks + ([profile] if profile else []),
+                          **budget)
+  finally:
+    if profile:
+      profile.close()
   result = {"model": recipe.name, "steps": trainer.steps_done,
             "epochs": trainer.epochs_done,
             "train": history.last(), "stop_reason": history.stop_reason,
             "history": history.to_dict()["history"]}
   if data.validation is not None:
     result["validation"] = trainer.evaluate(data.validation)
+  final = dict(result["train"])
+  final.update({f"val_{k}": v for k, v in result.get("validation", {}).items()})
+  hparams_summary.write_final_metrics(model_dir, final, trainer.steps_done)
   return result
+
+
+def run_hparams(recipe, hparams) -> dict:
+  """What the HParams tab shows for this run: the model's hyper-parameters
+  and the run flags that change training."""
+  values = dict(hparams)
+  values.update({"model": recipe.name,
+                 "optimizer": FLAGS.optimizer or recipe.optimizer,
+                 "steps_per_loop": FLAGS.steps_per_loop,
+                 "mixed_precision": FLAGS.mixed_precision or "float32"})
+  return values
+
+
+def profile_hook(model_dir: str):
+  """The --profile_steps hook tracing into model_dir/train/, or None."""
+  if not FLAGS.profile_steps:
+    return None
+  from engine.profiler import ProfileSteps
+  start, stop = common_flags.profile_range(FLAGS.profile_steps)
+  return ProfileSteps(os.path.join(model_dir, "train"), start, stop)
 
 
 def main(argv):
@@ -75,6 +107,14 @@ def main(argv):
       FLAGS.deterministic)
   model_dir = FLAGS.model_dir or os.path.join("runs", recipe.name)
   session.check_model_dir(model_dir, recipe.name)
+  if FLAGS.mixed_precision:
+    if (FLAGS.mixed_precision == "mixed_float16"
+        and strategy.num_replicas_in_sync > 1):
+      raise cli.UsageError(
+          "--mixed_precision=mixed_float16 (dynamic loss scaling) runs on one "
+          f"replica, but --strategy={FLAGS.strategy} has "
+          f"{strategy.num_replicas_in_sync}; use mixed_bfloat16")
+    hparams["mixed_precision"] = FLAGS.mixed_precision
   result = train(recipe, hparams, model_dir, strategy)
   path = session.update_metrics_file(model_dir, "train", result)
   final = result.get("validation") or result["train"]

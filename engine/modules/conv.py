@@ -6,7 +6,6 @@ from typing import Sequence
 
 import tensorflow as tf
 
-from engine.modules.basic import float_input
 from engine.modules.kernel_layer import KernelLayer
 
 
@@ -81,14 +80,14 @@ class _Conv(KernelLayer):
 
   def __call__(self, x, training: bool = False) -> tf.Tensor:
     """Applies the convolution; `training` is accepted and ignored."""
-    x = float_input(x, self.dtype, self.name)
+    x = self._input(x)
     self._build_once(x)
     padding = self.padding.upper()
     if self.padding == "causal":
       x = self._left_pad(x)
       padding = "VALID"
     return self._finish(tf.nn.convolution(
-        x, self.w, strides=self.strides, padding=padding,
+        x, self._compute(self.w), strides=self.strides, padding=padding,
         dilations=self.dilation_rate))
 
   def _left_pad(self, x: tf.Tensor) -> tf.Tensor:

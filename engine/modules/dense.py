@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from engine.modules.basic import float_input
 from engine.modules.kernel_layer import KernelLayer
 
 
@@ -60,6 +59,6 @@ class Dense(KernelLayer):
 
   def __call__(self, x, training: bool = False) -> tf.Tensor:
     """Applies the layer; `training` is accepted and ignored."""
-    x = float_input(x, self.dtype, self.name)
+    x = self._input(x)
     self._build_once(x)
-    return self._finish(tf.matmul(x, self.w))
+    return self._finish(tf.matmul(x, self._compute(self.w)))

@@ -87,7 +87,10 @@ class Embedding(Module):
     """
     ids = tf.convert_to_tensor(ids)
     self._check_length(ids)
-    return tf.gather(self.embeddings, tf.cast(ids, tf.int32))
+    vectors = tf.gather(self.embeddings, tf.cast(ids, tf.int32))
+    if self.compute_dtype is not None:  # the table stays float32
+      vectors = tf.cast(vectors, self.compute_dtype)
+    return vectors
 
   def _check_length(self, ids: tf.Tensor) -> None:
     """Rejects sequences whose length (dim 1) is not `input_length`."""

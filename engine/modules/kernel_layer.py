@@ -11,7 +11,12 @@ import tensorflow as tf
 
 from engine import activations
 from engine import initializers
+from engine import mixed_precision
 from engine.module import Module
+from engine.modules.basic import float_input
+
+# Their outputs are probabilities: computed in float32 under mixed precision.
+_FLOAT32_ACTIVATIONS = tuple(activations.get(n) for n in ("softmax", "sigmoid"))
 
 
 def l2_penalty(kernel_l2: float, w: tf.Variable) -> tf.Tensor:
@@ -48,18 +53,40 @@ class KernelLayer(Module):
 
   def _create_kernel(self, kernel_shape, bias_size: int,
                      dtype: tf.DType) -> None:
-    """Creates `w` (and `b` when use_bias) in the input's dtype."""
+    """Creates `w` (and `b` when use_bias) in the input's dtype.
+
+    Under a mixed policy the variables are float32 and `dtype` (the compute
+    dtype) is what the inputs are cast to.
+    """
     self.dtype = dtype
+    if self.compute_dtype is not None:
+      dtype = self._policy.variable_dtype
     self.w = tf.Variable(self.kernel_initializer(list(kernel_shape), dtype),
                          name="w")
     if self.use_bias:
       self.b = tf.Variable(self.bias_initializer([bias_size], dtype),
                            name="b")
 
+  def _input(self, x) -> tf.Tensor:
+    """The input as a floating tensor in the compute dtype."""
+    if self.compute_dtype is not None:
+      x = tf.convert_to_tensor(x)
+      x = tf.cast(x, self.compute_dtype)
+    return float_input(x, self.dtype, self.name)
+
+  def _compute(self, variable: tf.Variable) -> tf.Tensor:
+    """A variable as used in the math: cast to the compute dtype."""
+    if self.compute_dtype is None:
+      return variable
+    return tf.cast(variable, self.compute_dtype)
+
   def _finish(self, y: tf.Tensor) -> tf.Tensor:
     """Adds the bias (if any) and applies the activation."""
     if self.use_bias:
-      y = y + self.b
+      y = y + self._compute(self.b)
+    if (self.compute_dtype is not None
+        and self.activation in _FLOAT32_ACTIVATIONS):
+      y = mixed_precision.cast_floating(y, tf.float32)
     return self.activation(y)
 
   def _own_losses(self) -> list[tf.Tensor]:

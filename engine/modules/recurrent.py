@@ -39,6 +39,7 @@ import tensorflow as tf
 
 from engine import activations
 from engine import initializers
+from engine import mixed_precision
 from engine.module import Module
 
 # With unroll="auto", static sequences up to this length are unrolled in
@@ -567,6 +568,10 @@ class RecurrentBase(Module):
       TypeError: inputs have another dtype than the variables.
     """
     del training  # No dropout here.
+    if self.compute_dtype is not None:
+      # Mixed precision: the recurrence runs in float32 (the fused gradient
+      # is written for it); only the output goes back to the compute dtype.
+      inputs = mixed_precision.cast_floating(inputs, tf.float32)
     self._build_once(inputs)
     inputs = tf.convert_to_tensor(inputs)
     self._check_inputs(inputs)
@@ -576,9 +581,11 @@ class RecurrentBase(Module):
         self._cell(), projected, state,
         unroll=self._should_unroll(projected.shape[0]),
         return_sequences=self.return_sequences)
-    if self.return_sequences:
-      return tf.transpose(sequence, [1, 0, 2])
-    return final[0]
+    output = (tf.transpose(sequence, [1, 0, 2]) if self.return_sequences
+              else final[0])
+    if self.compute_dtype is not None:
+      output = tf.cast(output, self.compute_dtype)
+    return output
 
   def _project_all_timesteps(self, inputs: tf.Tensor) -> tf.Tensor:
     """`inputs @ w + input_bias`, time-major, in processing order."""
