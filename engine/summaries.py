@@ -12,6 +12,11 @@ from typing import Iterable, Mapping
 
 import numpy as np
 import tensorflow as tf
+from tensorboard.plugins.histogram import metadata as histogram_metadata
+from tensorboard.plugins.histogram import summary_v2 as histogram_v2
+
+_HISTOGRAM_METADATA = histogram_metadata.create_summary_metadata(
+    display_name=None, description=None)
 
 
 class SummaryWriters:
@@ -24,6 +29,7 @@ class SummaryWriters:
   def __init__(self, logdir: str | None):
     self._logdir = logdir
     self._writers: dict[str, tf.summary.SummaryWriter] = {}
+    self._compiled: dict[tuple, object] = {}
 
   @property
   def enabled(self) -> bool:
@@ -42,26 +48,39 @@ class SummaryWriters:
 
   def scalars(self, name: str, values: Mapping[str, float], step: int
               ) -> None:
-    """Writes each finite-or-not scalar under `name/` at `step`."""
+    """Writes each finite-or-not scalar under `name/` at `step`.
+
+    One compiled call per tag set: writing eagerly costs about 2 ms a tag.
+    """
     if not self.enabled:
       return
-    with self.writer(name).as_default(step=step):
-      for tag, value in values.items():
-        tf.summary.scalar(tag, float(value))
+    tags = tuple(values)
+    key = ("scalars", name, tags)
+    if key not in self._compiled:
+      self._compiled[key] = _compiled_scalars(self.writer(name), tags)
+    self._compiled[key](
+        [tf.constant(float(values[t]), tf.float32) for t in tags],
+        tf.constant(step, tf.int64))
 
   def histograms(self, name: str, module: tf.Module, step: int) -> None:
     """One histogram per trainable variable, tagged by its attribute path.
 
     Paths (e.g. `_layers/0/w`) are unique even when layers share a name.
+    All of them are written by one compiled call (eagerly, each costs
+    ~10-25 ms on a CPU), traced again only when the variables change.
     """
     if not self.enabled:
       return
     trainable = {id(v) for v in module.trainable_variables}
-    with self.writer(name).as_default(step=step):
-      for path, var in module._flatten(  # pylint: disable=protected-access
-          with_path=True, predicate=lambda v: isinstance(v, tf.Variable)):
-        if id(var) in trainable:
-          tf.summary.histogram("/".join(map(str, path)), var)
+    pairs = tuple(
+        ("/".join(map(str, path)), var)
+        for path, var in module._flatten(  # pylint: disable=protected-access
+            with_path=True, predicate=lambda v: isinstance(v, tf.Variable))
+        if id(var) in trainable)
+    key = ("histograms", name, id(module), tuple(id(v) for _, v in pairs))
+    if key not in self._compiled:
+      self._compiled[key] = _compiled_histograms(self.writer(name), pairs)
+    self._compiled[key](tf.constant(step, tf.int64))
 
   def images(self, name: str, tag: str, images, step: int,
              max_outputs: int = 16) -> None:
@@ -88,6 +107,36 @@ class SummaryWriters:
     for writer in self._writers.values():
       writer.close()
     self._writers.clear()
+    self._compiled.clear()
+
+
+def _compiled_scalars(writer: tf.summary.SummaryWriter, tags: tuple):
+  """A tf.function writing `values[i]` as scalar `tags[i]` at `step`."""
+
+  @tf.function
+  def write(values, step):
+    with writer.as_default(step=step), tf.summary.record_if(True):
+      for tag, value in zip(tags, values):
+        tf.summary.scalar(tag, value)
+
+  return write
+
+
+def _compiled_histograms(writer: tf.summary.SummaryWriter, pairs: tuple):
+  """A tf.function writing a histogram of each (tag, variable) at `step`."""
+
+  @tf.function
+  def write(step):
+    with writer.as_default(step=step), tf.summary.record_if(True):
+      for tag, variable in pairs:
+        # tf.summary.histogram would open a name scope named like the tag,
+        # and inside a graph a root scope may not start with "_" (the
+        # attribute paths do); writing the same buckets and metadata
+        # directly keeps the eager tags.
+        tf.summary.write(tag=tag, tensor=histogram_v2._buckets(  # pylint: disable=protected-access
+            tf.stop_gradient(variable), None), metadata=_HISTOGRAM_METADATA)
+
+  return write
 
 
 def trace_graph(writers: SummaryWriters, name: str, fn, *args) -> None:

@@ -50,3 +50,7 @@ def test_benchmark_prints_ratio():
                               "--bench_epochs=2", "--repeats=1")
   assert result.returncode == 0, result.stderr
   assert re.search(r"^ratio: \d+\.\d\d$", result.stdout, re.M)
+  assert re.search(r"^ratio_default: \d+\.\d\d$", result.stdout, re.M)
+  assert re.search(r"^of_limit: \d+\.\d\d$", result.stdout, re.M)
+  assert "steps_per_execution=1" in result.stdout
+  assert re.search(r"^fixed cost \(ms\): epoch \d", result.stdout, re.M)
