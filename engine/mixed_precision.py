@@ -93,10 +93,16 @@ def cast_floating(x: Any, dtype: tf.DType) -> tf.Tensor:
   return tf.cast(x, dtype) if x.dtype.is_floating and x.dtype != dtype else x
 
 
-def to_float32(structure: Any) -> Any:
-  """Every floating tensor of a (nested) model output as float32.
+_LOW_PRECISION = (tf.float16, tf.bfloat16)
 
-  Losses and metrics then see float32, whatever the compute dtype.
+
+def to_float32(structure: Any) -> Any:
+  """Every float16/bfloat16 tensor of a (nested) model output as float32.
+
+  Losses and metrics then see float32, whatever the compute dtype; float32
+  and float64 outputs are returned unchanged.
   """
-  return tf.nest.map_structure(lambda t: cast_floating(t, tf.float32),
-                               structure)
+  def cast(t):
+    return tf.cast(t, tf.float32) if t.dtype in _LOW_PRECISION else t
+
+  return tf.nest.map_structure(cast, structure)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 
 _MNIST = ["--hparam=split=t10k", "--validation_split=0.2"]
-_IMAGES = ["--image_size=75", "--validation_split=0.2", "--noaugment"]
 _IMDB = ["--max_train_batches=150", "--max_val_batches=40"]
 
 # model -> (data file under the data root or None, extra flags).
@@ -31,9 +30,10 @@ SIZES: dict[str, tuple[str | None, list[str]]] = {
                           ["--validation_split=0.2", "--bench_epochs=2"]),
     "sign_language_cnn": ("sign_mnist_train_first188.csv",
                           ["--validation_split=0.2", "--noaugment"]),
-    "happy_sad_cnn": ("happy-or-sad.zip", _IMAGES + ["--bench_epochs=2"]),
-    "cats_dogs_cnn": ("cats_and_dogs_sample.zip",
-                      _IMAGES + ["--batch_size=32", "--bench_epochs=1"]),
+    "happy_sad_cnn": (None, "image zip: extract it with trainers.prepare "
+                            "first, then --model=happy_sad_cnn --data_path"),
+    "cats_dogs_cnn": (None, "image zip: extract it with trainers.prepare "
+                            "first, then --model=cats_dogs_cnn --data_path"),
     "horse_human_cnn": (None, "no horse-or-human images in the data folder"),
     "rps_cnn": (None, "no rock-paper-scissors images in the data folder"),
     "bbc_embedding": ("bbc-text.csv", ["--bench_epochs=5"]),
