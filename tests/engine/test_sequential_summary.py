@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 from engine import summary_table
-from engine.module import Module
+from engine.module import Module, NotBuiltError
 from engine.modules.basic import Dropout, Flatten, Lambda, Scale
 from engine.modules.conv import Conv1D, Conv2D
 from engine.modules.dense import Dense
@@ -189,6 +189,11 @@ def test_frozen_sequential_counts_every_param_as_non_trainable():
   assert model.trainable_variables == ()
   assert summary_table.param_counts(model) == summary_table.ParamCounts(
       13, 0, 13)
+
+
+def test_param_counts_of_an_unbuilt_model_names_the_fix():
+  with pytest.raises(NotBuiltError, match="call it once on an input"):
+    summary_table.param_counts(Sequential([Dense(3)]))
 
 
 # -- Sequential -------------------------------------------------------------
