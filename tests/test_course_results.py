@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from models import baselines, registry
-from models.forecasting import model_forecast
-from trainers import session
+from models import series as baselines, registry
+from models.series import model_forecast
+from trainers.common import session
 
 
 def train(name, **overrides):
@@ -26,21 +26,21 @@ def train(name, **overrides):
 def test_line_learns_y_equals_2x_minus_1():
   trainer, data = train("line")
   x = tf.data.Dataset.from_tensor_slices(
-      np.array([[data.extras["predict_x"]]], np.float32)).batch(1)
+      np.array([[data.info.predict_x]], np.float32)).batch(1)
   assert abs(float(trainer.predict(x)[0, 0]) - 19.0) < 0.1
 
 
 def test_linear_regression_recovers_true_weights():
   trainer, data = train("linear_regression")
   w = trainer.model.layers[0].w.numpy().ravel()
-  np.testing.assert_allclose(w, np.ravel(data.extras["w_true"]), atol=0.05)
+  np.testing.assert_allclose(w, np.ravel(data.info.w_true), atol=0.05)
 
 
 def test_series_dnn_beats_the_naive_forecast():
   trainer, data = train("series_dnn")
-  series, split = data.extras["series"], data.extras["split_time"]
+  series, split = data.info.series, data.info.split_time
   forecast = model_forecast(trainer, series, split,
-                            data.extras["window_size"], seq2seq=False)
+                            data.info.window_size, seq2seq=False)
   actual = series[split:]
   naive = baselines.naive_forecast(series, split)
   assert baselines.mae(actual, forecast) < baselines.mae(actual, naive)
