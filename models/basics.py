@@ -21,8 +21,8 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import tensorflow as tf
 
-from data.bundle import DataBundle
-from data.timeseries import epoch_seed
+from data.bundle import DataBundle, DataInfo
+from data.series.pipeline import epoch_seed
 from engine import graph_mode
 from engine.errors import EngineUserError
 from engine.hooks import Hook
@@ -40,6 +40,14 @@ REGRESSION_W_TRUE = (2.0, -3.4, 1.7)
 REGRESSION_NOISE_SCALE = 0.2
 
 
+@dataclasses.dataclass
+class BasicsInfo(DataInfo):
+  """What the basics bundles say: the x to predict, the true weights."""
+
+  predict_x: float | None = None
+  w_true: np.ndarray | None = None
+
+
 def build_single_neuron(hparams: Mapping[str, Any]) -> Sequential:
   """One Dense unit: `x @ w + b`."""
   del hparams  # The input size comes from the first batch.
@@ -47,7 +55,7 @@ def build_single_neuron(hparams: Mapping[str, Any]) -> Sequential:
 
 
 def line_bundle(hparams: Mapping[str, Any]) -> DataBundle:
-  """The course's six (x, 2x - 1) points; extras["predict_x"] is 10.0.
+  """The course's six (x, 2x - 1) points; info.predict_x is 10.0.
 
   Args:
     hparams: `batch_size` (6 trains on all points at once, as Keras's
@@ -59,7 +67,7 @@ def line_bundle(hparams: Mapping[str, Any]) -> DataBundle:
   xs = np.array(LINE_XS, dtype=np.float32)[:, np.newaxis]
   ys = np.array(LINE_YS, dtype=np.float32)[:, np.newaxis]
   return _in_memory_bundle(xs, ys, hparams,
-                           extras={"predict_x": LINE_PREDICT_X})
+                           BasicsInfo(predict_x=LINE_PREDICT_X))
 
 
 def regression_bundle(hparams: Mapping[str, Any]) -> DataBundle:
@@ -70,8 +78,8 @@ def regression_bundle(hparams: Mapping[str, Any]) -> DataBundle:
       and `seed` (draws both x and the noise).
 
   Returns:
-    A DataBundle of [N, D] features and [N, 1] labels; extras hold
-    "w_true" ([D] float32).
+    A DataBundle of [N, D] features and [N, 1] labels; info.w_true
+    holds the true weights ([D] float32).
 
   Raises:
     ValueError: num_features exceeds the number of true weights.
@@ -86,12 +94,12 @@ def regression_bundle(hparams: Mapping[str, Any]) -> DataBundle:
   noise = rng.randn(hparams["num_examples"]).astype(np.float32)
   y = x @ w_true + REGRESSION_NOISE_SCALE * noise
   return _in_memory_bundle(x, y[:, np.newaxis], hparams,
-                           extras={"w_true": w_true})
+                           BasicsInfo(w_true=w_true))
 
 
 def _in_memory_bundle(features: np.ndarray, labels: np.ndarray,
                       hparams: Mapping[str, Any],
-                      extras: dict[str, Any]) -> DataBundle:
+                      info: BasicsInfo) -> DataBundle:
   """Shuffled batches of in-memory arrays, the order fixed by (seed, epoch).
 
   A batch holding every example is the same in every epoch, so that one
@@ -110,7 +118,7 @@ def _in_memory_bundle(features: np.ndarray, labels: np.ndarray,
 
   return DataBundle(train=train, validation=None,
                     steps_per_epoch=-(-len(features) // batch_size),
-                    extras=extras)
+                    info=info)
 
 
 LINE = register(Recipe(

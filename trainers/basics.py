@@ -28,7 +28,7 @@ import tempfile
 
 from absl import flags
 
-from trainers import cli
+from trainers.common import cli
 
 DEMOS = ("first_steps", "failures", "optimize_square", "linear_regression",
          "checkpoints", "tf2_parity")
