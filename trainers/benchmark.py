@@ -36,8 +36,8 @@ import time
 
 from absl import flags
 
-from trainers import cli
-from trainers import flags as common_flags
+from trainers.common import cli
+from trainers.common import flags as common_flags
 
 common_flags.define_model_flag(required=False)
 common_flags.define_hparam_flags()
@@ -60,7 +60,7 @@ flags.DEFINE_integer("max_val_batches", None, "Validate on at most this "
                      "many batches.")
 flags.DEFINE_bool("validation", True, "Validate after every epoch.")
 flags.DEFINE_bool("limit", True, "Also time the bare compiled loop.")
-flags.DEFINE_integer("seed", 42, "Seed for weights and data.")
+common_flags.define_seed_flag("weights and data")
 flags.DEFINE_bool("jit_compile", False, "Compile our step with XLA.")
 flags.DEFINE_string("keras_jit_compile", "auto",
                     "jit_compile for model.compile: auto, true or false.")
@@ -109,14 +109,17 @@ def reduced(data, max_train: int | None, max_val: int | None,
 class Sides:
   """The four competitors for one model, built from one initial state."""
 
-  def __init__(self, recipe, hparams, train_fn, validation, steps_per_epoch):
+  def __init__(self, recipe, hparams, data_info, train_fn, validation,
+               steps_per_epoch):
     import tensorflow as tf
-    from trainers import benchmark_limit, session
+    from trainers import benchmark_limit
+    from trainers.common import session
     self.train_fn, self.validation = train_fn, validation
     self.steps_per_epoch = steps_per_epoch
     self.trainer = session.make_trainer(
         recipe, hparams, tf.distribute.get_strategy(), None,
-        steps_per_loop=FLAGS.steps_per_loop, print_fn=None,
+        data_info=data_info, steps_per_loop=FLAGS.steps_per_loop,
+        print_fn=None,
         jit_compile=FLAGS.jit_compile)
     spec = train_fn(0).element_spec
     self.trainer.build(spec)
@@ -239,14 +242,16 @@ def _keras_loss(name: str) -> str:
 
 def benchmark_model(model_name: str) -> dict:
   """Builds the four sides for one model, races them; all figures."""
-  from trainers import session
+  from data.bundle import model_hparams
+  from trainers.common import session
   recipe, hparams = session.recipe_and_hparams(
       model_name, common_flags.hparam_overrides(), FLAGS.seed)
   data = recipe.make_data(hparams)
+  hparams = model_hparams(hparams, data.info)
   train_fn, validation = reduced(data, FLAGS.max_train_batches,
                                  FLAGS.max_val_batches, FLAGS.validation)
   steps, examples = count_batches_and_examples(train_fn(0))
-  sides = Sides(recipe, hparams, train_fn, validation, steps)
+  sides = Sides(recipe, hparams, data.info, train_fn, validation, steps)
   best = race(sides)
   timed = examples * FLAGS.bench_epochs
   rate = {name: timed / seconds for name, (seconds, _) in best.items()}

@@ -19,7 +19,7 @@ from tensorboard import program
 from engine import hparams_summary
 from models import registry
 from tests import testing
-from trainers import session
+from trainers.common import session
 
 RATES = ("0.01", "0.02")
 
