@@ -28,23 +28,27 @@ class ProfileSteps(Hook):
     logdir: where the trace goes (the run's `train/` directory).
     start: first global step to trace (>= 0).
     stop: global step after which tracing ends (> start).
+    steps_per_epoch: batches per epoch when known, so the epoch that
+      contains `start` is traced from its beginning; None: tracing starts
+      at the first epoch that begins at or after `start`.
 
   Raises:
     ValueError: for a bad range.
   """
 
-  def __init__(self, logdir: str, start: int, stop: int):
+  def __init__(self, logdir: str, start: int, stop: int,
+               steps_per_epoch: int | None = None):
     if not 0 <= start < stop:
       raise ValueError(f"ProfileSteps needs 0 <= start < stop, got "
                        f"start={start}, stop={stop}")
     self.logdir, self.start, self.stop = logdir, start, stop
+    self.steps_per_epoch = steps_per_epoch or 1
     self.active = False
     self.done = False
 
   def on_epoch_begin(self, trainer, epoch: int) -> None:
     del epoch
-    steps_per_epoch = getattr(trainer, "_steps_per_epoch", None) or 0
-    reaches_start = trainer.steps_done + max(steps_per_epoch, 1) > self.start
+    reaches_start = trainer.steps_done + self.steps_per_epoch > self.start
     if (not self.active and not self.done and reaches_start
         and trainer.steps_done < self.stop):
       tf.profiler.experimental.start(self.logdir)

@@ -57,7 +57,7 @@ def train(recipe, hparams, model_dir: str, strategy) -> dict:
   from engine import hparams_summary
   hparams_summary.write_hparams(model_dir, run_hparams(recipe, hparams))
   hooks = make_hooks(recipe, hparams, data)
-  profile = profile_hook(model_dir)
+  profile = profile_hook(model_dir, data.steps_per_epoch)
   try:
     history = trainer.fit(data.train, validation=data.validation,
                           steps_per_epoch=data.steps_per_epoch,
@@ -89,13 +89,14 @@ def run_hparams(recipe, hparams) -> dict:
   return values
 
 
-def profile_hook(model_dir: str):
+def profile_hook(model_dir: str, steps_per_epoch: int | None):
   """The --profile_steps hook tracing into model_dir/train/, or None."""
   if not FLAGS.profile_steps:
     return None
   from engine.profiler import ProfileSteps
   start, stop = common_flags.profile_range(FLAGS.profile_steps)
-  return ProfileSteps(os.path.join(model_dir, "train"), start, stop)
+  return ProfileSteps(os.path.join(model_dir, "train"), start, stop,
+                      steps_per_epoch)
 
 
 def main(argv):
