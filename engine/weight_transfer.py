@@ -129,10 +129,14 @@ def plan_assignment(model: tf.Module, layers: Mapping[str, Sequence[Any]],
     sources = list(layers.get(kind, ()))
     if len(sources) < len(targets) or (
         len(sources) > len(targets) and not allow_extra):
-      first = targets[min(len(sources), len(targets) - 1)][0].name
+      if len(sources) < len(targets):
+        first = f"{targets[len(sources)][0].name} gets no weights"
+      else:
+        first = (f"{sources[len(targets)].name} of the file is extra (a "
+                 "model cut from the file's network needs allow_extra)")
       raise EngineUserError(
           f"{model.name} has {len(targets)} {kind} layers but the weights "
-          f"have {len(sources)}; the first that does not fit is {first}")
+          f"have {len(sources)}; the first that does not fit: {first}")
     for (layer, variables), source in zip(targets, sources):
       problem = _check_pair(layer, variables, source)
       if problem:

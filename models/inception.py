@@ -110,6 +110,27 @@ _SPEC: dict[str, list[list]] = {
     "mixed10": _mixed_8(1),
 }
 
+_CHANNELS = {"mixed0": 256, "mixed1": 288, "mixed2": 288, "mixed3": 768,
+             "mixed4": 768, "mixed5": 768, "mixed6": 768, "mixed7": 768,
+             "mixed8": 1280, "mixed9": 2048, "mixed10": 2048}
+
+
+def output_shape(image_size: int, cut_at: str = "mixed10"
+                 ) -> tuple[int, int, int]:
+  """The base's output shape (h, w, channels) for square `image_size` input.
+
+  Example: output_shape(150, "mixed7") == (7, 7, 768).
+  """
+  def reduce(n):   # 3x3, stride 2, valid
+    return (n - 3) // 2 + 1
+  size = reduce(reduce(reduce(image_size) - 2) - 2)   # the stem: 35 at 299
+  if ENDPOINTS.index(cut_at) >= ENDPOINTS.index("mixed3"):
+    size = reduce(size)
+  if ENDPOINTS.index(cut_at) >= ENDPOINTS.index("mixed8"):
+    size = reduce(size)
+  return size, size, _CHANNELS[cut_at]
+
+
 # A step of the forward program: x -> y, recording (layer, output) pairs.
 _Step = Callable[[tf.Tensor, list], tf.Tensor]
 

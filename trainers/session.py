@@ -164,6 +164,9 @@ def make_trainer(recipe: registry.Recipe, hparams: Mapping,
   with strategy.scope():
     model = recipe.build_model(hparams)
     optimizer = make_optimizer(recipe, hparams, optimizer_name)
+    for module, factor in getattr(model, "learning_rate_multipliers",
+                                  list)():
+      optimizer.scale_learning_rate(module, factor)
     return Trainer(model, registry.loss_name(recipe, hparams), optimizer,
                    list(recipe.metrics),
                    strategy=strategy, model_dir=model_dir, **trainer_kwargs)
