@@ -136,6 +136,14 @@ def _index(key: str) -> tuple[str, int]:
   return match.group(1), int(match.group(2) or 0)
 
 
+def _has_arrays(group) -> bool:
+  """True if `group` or any group below it holds a dataset."""
+  found = []
+  group.visititems(lambda _, item: found.append(True) if hasattr(
+      item, "shape") else None)
+  return bool(found)
+
+
 def _read_keras3(path: str, layers_group, prefix: str = "layers"
                  ) -> list[KerasLayer]:
   layers = []
@@ -143,11 +151,12 @@ def _read_keras3(path: str, layers_group, prefix: str = "layers"
     entry = layers_group[key]
     if "layers" in entry:
       layers.extend(_read_keras3(path, entry["layers"], f"{prefix}/{key}"))
-    variables = entry.get("vars")
-    if variables is None or not len(variables):
+      continue
+    if not _has_arrays(entry):
       continue
     kind, _ = _index(key)
-    if kind not in KINDS:
+    variables = entry.get("vars")
+    if kind not in KINDS or variables is None or not len(variables):
       raise DataError(f"{path}: layer {prefix}/{key} is a {kind!r}, a kind "
                       f"the importer does not map (supported: "
                       f"{', '.join(KINDS)})")
