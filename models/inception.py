@@ -184,7 +184,9 @@ class InceptionV3(Module):
     self.cut_at = cut_at
     self.blocks = BLOCKS[:BLOCKS.index(cut_at) + 1]
     self._layers: list[Module] = []
-    self._block_layers: dict[str, list[Module]] = {}
+    # Block -> (first, end) positions in _layers: indices, not a second
+    # reference to the modules, so each has ONE path in checkpoints.
+    self._block_ranges: dict[str, tuple[int, int]] = {}
     self._programs: dict[str, Callable[[tf.Tensor, list, bool],
                                        tf.Tensor]] = {}
     self.input_shape: tuple[int, ...] | None = None
@@ -192,7 +194,7 @@ class InceptionV3(Module):
     for block in self.blocks:
       start = len(self._layers)
       self._programs[block] = self._make_block(block, _SPEC[block], namer)
-      self._block_layers[block] = self._layers[start:]
+      self._block_ranges[block] = (start, len(self._layers))
     if not trainable:
       freezing.set_trainable(self, False)
 
@@ -261,7 +263,8 @@ class InceptionV3(Module):
 
   def block_layers(self, block: str) -> list[Module]:
     """The layers of one block ("stem", "mixed0", ...), creation order."""
-    return list(self._block_layers[block])
+    first, end = self._block_ranges[block]
+    return self._layers[first:end]
 
   def unfreeze_from(self, block: str) -> None:
     """Freezes the blocks before `block` and unfreezes it and later ones.
@@ -276,7 +279,7 @@ class InceptionV3(Module):
     self.trainable = True
     first = self.blocks.index(block)
     for index, name in enumerate(self.blocks):
-      for layer in self._block_layers[name]:
+      for layer in self.block_layers(name):
         freezing.set_trainable(layer, index >= first)
 
   def _first_trainable_block(self) -> int:
@@ -285,7 +288,7 @@ class InceptionV3(Module):
       return len(self.blocks)
     for index, name in enumerate(self.blocks):
       if any(layer.trainable and layer.variables
-             for layer in self._block_layers[name]):
+             for layer in self.block_layers(name)):
         return index
     return len(self.blocks)
 

@@ -64,14 +64,16 @@ class TransferModel(Sequential):
   BatchNormalization statistics never move) and then the head; called on
   `{"features": base_output}` it runs the head alone (cached features).
 
-  Attributes:
-    base: the InceptionV3 base.
   """
 
   def __init__(self, base: inception.InceptionV3, head: list[Module],
                name: str = "transfer"):
     super().__init__([base, *head], name=name)
-    self.base = base
+
+  @property
+  def base(self) -> inception.InceptionV3:
+    """The pretrained base (the first layer)."""
+    return self._layers[0]
 
   def intermediate_outputs(self, x, training: bool = False):
     """(layer, output) per top-level layer; features skip the base."""
