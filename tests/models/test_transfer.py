@@ -118,3 +118,18 @@ class LearningRateFactorTest(tf.test.TestCase):
     optimizer.apply([tf.constant([1.0]), tf.constant([1.0])], [slow, fast])
     self.assertAllClose(slow, [0.95])
     self.assertAllClose(fast, [0.5])
+
+
+class TransferCheckpointTest(tf.test.TestCase):
+
+  def test_round_trip_through_run_checkpoint(self):
+    from engine.checkpoint import RunCheckpoint
+    directory = tempfile.mkdtemp()
+    recipe, hparams = _hparams(cut_at="mixed0")
+    models = [recipe.build_model(hparams) for _ in range(2)]
+    for model in models:
+      model.build([SIZE, SIZE, 3])
+    RunCheckpoint(directory, model=models[0]).save(0)
+    RunCheckpoint(directory, model=models[1]).restore_latest()
+    for a, b in zip(models[0].variables, models[1].variables):
+      self.assertAllEqual(a, b)
