@@ -11,8 +11,9 @@ Registered names (the CLI contract):
 Hyper-parameters beyond the image-folder ones (see `models.vision`):
 
 * `cut_at` (mixed7): the last Inception block kept (mixed0 ... mixed10);
-* `pretrained` (true) and `pretrained_weights` (""): the Keras weights file
-  of the base; empty means the course's file through the cached downloader
+* `pretrained` (true) and `pretrained_weights` ("", also the flag
+  `--pretrained_weights=FILE`): the Keras weights file of the base; empty
+  means the course's file through the cached downloader
   (`data.catalog` "inception-v3-notop"); `pretrained=false` starts from
   random weights (tests, speed measurements);
 * `fine_tune_from` (""): a block name unfreezes the base from that block on,

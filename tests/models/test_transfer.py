@@ -133,3 +133,31 @@ class TransferCheckpointTest(tf.test.TestCase):
     RunCheckpoint(directory, model=models[1]).restore_latest()
     for a, b in zip(models[0].variables, models[1].variables):
       self.assertAllEqual(a, b)
+
+
+class PretrainedWeightsTest(tf.test.TestCase):
+
+  def test_missing_local_copy_is_one_clear_error(self):
+    _, hparams = _hparams(pretrained=True,
+                          pretrained_weights="/nonexistent/w.h5")
+    with self.assertRaisesRegex(
+        ValueError, "pretrained_weights=/nonexistent/w.h5 does not exist.*"
+        "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"):
+      transfer.pretrained_path(hparams)
+
+  def test_catalog_entry_is_keras_file_with_md5(self):
+    from data import catalog
+    entry = catalog.get(transfer.PRETRAINED_ENTRY)
+    self.assertEqual(entry.md5, "bcbd6486424b2319ff4ef7d526e38f63")
+    self.assertTrue(entry.url.endswith("/inception_v3/" + entry.filename))
+
+  def test_frozen_base_gets_no_gradient(self):
+    recipe, hparams = _hparams(cut_at="mixed0")
+    model = recipe.build_model(hparams)
+    x = tf.random.uniform([1, SIZE, SIZE, 3])
+    base_variables = model.base.variables
+    with tf.GradientTape() as tape:
+      loss = tf.reduce_sum(model(x, training=True))
+    grads = tape.gradient(loss, [*base_variables, *model.trainable_variables])
+    self.assertTrue(all(g is None for g in grads[:len(base_variables)]))
+    self.assertTrue(all(g is not None for g in grads[len(base_variables):]))
