@@ -59,6 +59,30 @@ class BatchNormParityTest(tf.test.TestCase):
     expected = (x - [1.0, 2.0, 3.0]) / np.sqrt(4.0 + 1e-3)
     testing.assert_allclose(bn(x, training=False), expected)
 
+  def test_inference_gradients_match_keras(self):
+    # Fine-tuning runs BN in inference mode with a trainable beta; the
+    # rank-4 float32 path is one FusedBatchNormV3 op.
+    ours = BatchNormalization(scale=False)
+    theirs = keras.layers.BatchNormalization(scale=False)
+    x = tf.constant(_batches(count=1)[0])
+    ours(x)
+    theirs(x)
+    rng = np.random.default_rng(5)
+    mean = rng.normal(size=[4]).astype(np.float32)
+    variance = rng.uniform(0.5, 2, [4]).astype(np.float32)
+    for layer in (ours, theirs):
+      layer.moving_mean.assign(mean)
+      layer.moving_variance.assign(variance)
+    weights = tf.constant(rng.normal(size=x.shape).astype(np.float32))
+    with tf.GradientTape(persistent=True) as tape:
+      tape.watch(x)
+      loss_ours = tf.reduce_sum(ours(x, training=False) * weights)
+      loss_theirs = tf.reduce_sum(theirs(x, training=False) * weights)
+    testing.assert_allclose(loss_ours, loss_theirs, atol=1e-4)
+    for a, b in zip(tape.gradient(loss_ours, [x, ours.beta]),
+                    tape.gradient(loss_theirs, [x, theirs.beta])):
+      testing.assert_allclose(a, b)
+
   def test_variables_trainable_and_not(self):
     bn = BatchNormalization(scale=False)
     bn(np.zeros([2, 5], np.float32))
