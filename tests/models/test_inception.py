@@ -21,6 +21,7 @@ SIZE = 75
 
 
 def _randomized_keras_inception():
+  keras.backend.clear_session()   # fresh names: conv2d, conv2d_1, ...
   model = keras.applications.InceptionV3(
       weights=None, include_top=False, input_shape=(SIZE, SIZE, 3))
   rng = np.random.default_rng(0)
