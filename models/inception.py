@@ -312,7 +312,7 @@ class InceptionV3(Module):
                blocks: list | None = None) -> tf.Tensor:
     x = tf.convert_to_tensor(x)
     self._build_once(x)
-    frozen_until = self._first_trainable_block() if self.built else 0
+    frozen_until = self._first_trainable_block()
     for index, block in enumerate(self.blocks):
       if index == frozen_until:
         x = tf.stop_gradient(x)   # a frozen prefix costs no backward pass
