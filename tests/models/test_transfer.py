@@ -86,7 +86,7 @@ class TransferRecipeTest(tf.test.TestCase):
   def test_cached_features_train_like_the_full_model(self):
     data_path = _write_image_folder(tempfile.mkdtemp())
     options = dict(data_path=data_path, batch_size=4, dropout=0.0,
-                   cut_at="mixed2")
+                   cut_at="mixed0")
     recipe, plain_hparams = _hparams(**options)
     _, cached_hparams = _hparams(cache_features=True, **options)
     models = [recipe.build_model(plain_hparams),
