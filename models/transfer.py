@@ -30,18 +30,20 @@ weights, and predict/evaluate never need the pretrained file.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from typing import Any, Mapping
 
 import numpy as np
 import tensorflow as tf
 
-from data import augment
+from data.images import augment
 from data import catalog
 from data import download
 from data import keras_weights
 from data.bundle import DataBundle
 from data.errors import DataError
+from data.images.info import ImageInfo
 from engine import freezing
 from engine import weight_transfer
 from engine.hooks import Hook
@@ -252,6 +254,34 @@ class TransferStartHook(Hook):
     self.done = True
 
 
+class CachedFeaturesBundle(DataBundle):
+  """Trains on cached features; `element_spec` stays the images' spec.
+
+  The trainer builds from `train(0)` (features); what model_dir records
+  for predict/evaluate is the image input (`image_spec`).
+  """
+
+  image_spec: Any = None
+
+  @property
+  def element_spec(self):
+    """The (images, labels) spec inference binaries feed the model."""
+    return self.image_spec
+
+
+@dataclasses.dataclass
+class TransferInfo(ImageInfo):
+  """The image bundle's info plus what the start-of-training hook needs.
+
+  Attributes:
+    pretrained_weights: the base's Keras weights file, or None.
+    feature_cache: the FeatureCache when training on cached features.
+  """
+
+  pretrained_weights: str | None = None
+  feature_cache: FeatureCache | None = None
+
+
 # -- recipes ------------------------------------------------------------------------
 
 
@@ -269,19 +299,23 @@ def make_transfer_data(hparams: Mapping[str, Any], *,
   """
   check_options(hparams)
   bundle = registry.get(source_model).make_data(hparams)
-  bundle.extras["pretrained_weights"] = pretrained_path(hparams)
+  fields = {f.name: getattr(bundle.info, f.name)
+            for f in dataclasses.fields(bundle.info)}
+  info = TransferInfo(**fields, pretrained_weights=pretrained_path(hparams))
+  bundle.info = info
   if not hparams["cache_features"]:
     return bundle
   size = int(hparams["image_size"])
-  cache = FeatureCache(
+  info.feature_cache = FeatureCache(
       bundle.train, int(hparams["batch_size"]), int(hparams["seed"]),
       inception.output_shape(size, hparams["cut_at"]),
       bundle.element_spec[1])
-  bundle.extras["feature_cache"] = cache
-  bundle.extras.pop("preview_images", None)
-  return DataBundle(train=cache.dataset, validation=bundle.validation,
-                    steps_per_epoch=bundle.steps_per_epoch,
-                    extras=bundle.extras, artifacts=bundle.artifacts)
+  cached = CachedFeaturesBundle(
+      train=info.feature_cache.dataset, validation=bundle.validation,
+      steps_per_epoch=bundle.steps_per_epoch, info=info,
+      artifacts=bundle.artifacts)
+  cached.image_spec = bundle.element_spec
+  return cached
 
 
 def transfer_hooks(hparams: Mapping[str, Any], data, *,
@@ -289,8 +323,10 @@ def transfer_hooks(hparams: Mapping[str, Any], data, *,
   """The source recipe's hooks plus the pretrained-weights/cache hook."""
   source = registry.get(source_model)
   hooks = list(source.extra_hooks(hparams, data)) if source.extra_hooks else []
-  return hooks + [TransferStartHook(data.extras.get("pretrained_weights"),
-                                    data.extras.get("feature_cache"))]
+  info = data.info
+  return hooks + [TransferStartHook(
+      getattr(info, "pretrained_weights", None),
+      getattr(info, "feature_cache", None))]
 
 
 def _image_input(hparams: Mapping[str, Any]):

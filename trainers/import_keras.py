@@ -17,8 +17,8 @@ import os
 
 from absl import flags
 
-from trainers import cli
-from trainers import flags as common_flags
+from trainers.common import cli
+from trainers.common import flags as common_flags
 
 common_flags.define_model_flag()
 common_flags.define_model_dir_flag()
@@ -59,11 +59,11 @@ def classes_artifact(recipe, hparams, spec, class_names) -> dict[str, str]:
   """classes.json for an image classifier, else nothing."""
   from engine import losses
   from models import registry
-  from models import vision_data
+  from data.images import bundles
   loss = losses.canonical_name(registry.loss_name(recipe, hparams))
   if loss not in _LABEL_MODES or spec.shape.rank != 4 or not class_names:
     return {}
-  return vision_data.class_artifact(class_names, _LABEL_MODES[loss],
+  return bundles.class_artifact(class_names, _LABEL_MODES[loss],
                                     spec.shape[1:])
 
 
@@ -76,7 +76,7 @@ def import_weights(recipe, hparams, weights_path: str, model_dir: str,
   import tensorflow as tf
   from data import keras_weights
   from engine import weight_transfer
-  from trainers import session
+  from trainers.common import session
   layers = keras_weights.read_layers(weights_path)
   spec = session.input_spec(recipe, hparams)
   trainer = session.make_trainer(recipe, hparams, tf.distribute.get_strategy(),
@@ -93,7 +93,7 @@ def import_weights(recipe, hparams, weights_path: str, model_dir: str,
 def main(argv):
   if len(argv) > 1:
     raise cli.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-  from trainers import session
+  from trainers.common import session
   recipe, hparams = session.recipe_and_hparams(
       FLAGS.model, common_flags.hparam_overrides(), FLAGS.seed)
   if "pretrained" in hparams:

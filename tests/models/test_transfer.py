@@ -15,7 +15,7 @@ from engine.trainer import Trainer
 from models import inception
 from models import registry
 from models import transfer
-from trainers import session
+from trainers.common import session
 
 SIZE = 75
 BASE_MIXED7_PARAMS = 8_975_264

@@ -11,7 +11,7 @@ import numpy as np
 import tensorflow as tf
 
 from tests import testing
-from trainers import session
+from trainers.common import session
 
 
 def _keras_mnist_cnn():
