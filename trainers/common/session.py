@@ -206,6 +206,9 @@ def make_trainer(recipe: registry.Recipe, hparams: Mapping,
     if recipe.initialize is not None and data_info is not None:
       recipe.initialize(model, data_info)
     optimizer = make_optimizer(recipe, hparams, optimizer_name)
+    for module, factor in getattr(model, "learning_rate_multipliers",
+                                  list)():
+      optimizer.scale_learning_rate(module, factor)
     loss_scale = (DynamicLossScale() if policy.needs_loss_scale else None)
     return Trainer(model, registry.loss_name(recipe, hparams), optimizer,
                    list(recipe.metrics), loss_scale=loss_scale,
