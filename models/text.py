@@ -57,6 +57,7 @@ from models.registry import Recipe, register
 COMMON_HPARAMS = {"learning_rate": 1e-3, "batch_size": 32, "seed": 0,
                   "data_path": None}
 SAMPLE_TAG = "sample"
+WORD, SUBWORD = "word", "subword"
 
 
 # --- data ---------------------------------------------------------------------
@@ -173,8 +174,14 @@ def check_validation_labels(bundle: DataBundle, source: str) -> None:
 
 def imdb_data(hparams: Mapping[str, Any]) -> DataBundle:
   """IMDB reviews (aclImdb folder or archive); validation: the test split,
-  else the last 20% of the shuffled train split."""
+  else the last 20% of the shuffled train split.
+
+  `tokenizer` "subword" learns a subword vocabulary of vocab_size ids
+  instead of indexing words (see `subword_data`).
+  """
   path = data_file(hparams, "imdb")
+  if tokenizer_kind(hparams) == SUBWORD:
+    return subword_data(hparams, path)
   return pipelines.imdb_bundle(path, _pipeline_hparams(hparams))
 
 
@@ -225,6 +232,94 @@ def char_data(hparams: Mapping[str, Any]) -> DataBundle:
         f"{wanted}; leave vocab_size unset to take it from the corpus.")
   _record_vocab_size(hparams, total_chars)
   return bundle
+
+
+# --- subwords -----------------------------------------------------------------
+
+
+def tokenizer_kind(hparams: Mapping[str, Any]) -> str:
+  """hparam `tokenizer`: "word" (the default) or "subword".
+
+  Raises:
+    DataError: another value.
+  """
+  kind = str(hparams.get("tokenizer") or WORD).strip().lower()
+  if kind not in (WORD, SUBWORD):
+    raise DataError(f"hparam tokenizer must be {WORD!r} or {SUBWORD!r}, got "
+                    f"{hparams.get('tokenizer')!r}.")
+  return kind
+
+
+def subword_data(hparams: Mapping[str, Any], path: str) -> DataBundle:
+  """IMDB on a subword vocabulary learned from the training reviews.
+
+  vocab_size is the target number of subword ids (padding included); the
+  learned vocabulary may fall short on a small corpus, so the size it has
+  is written into `hparams["vocab_size"]` for the Embedding and
+  config.json. max_length None (the subword recipes' default) pads each
+  batch to its longest review.
+  """
+  from data.text import subword_pipeline  # Loads tensorflow-text's ops.
+  h = _pipeline_hparams(hparams)
+  h["max_length"] = text_models.int_hparam(hparams, "max_length")
+  if h.get("vocab_size") is None:
+    h["vocab_size"] = subword_pipeline.DEFAULT_VOCAB_SIZE
+  bundle = subword_pipeline.imdb_bundle(path, h)
+  learned = bundle.extras["vocab_size"]
+  if learned != h["vocab_size"]:
+    logging.warning("the training text gives %d subword ids, not the %d "
+                    "asked for; the model uses %d", learned, h["vocab_size"],
+                    learned)
+  if not isinstance(hparams, MutableMapping):
+    raise TypeError("make_data needs a mutable hparams dict to record the "
+                    "learned vocabulary size; pass dict(recipe.hparams).")
+  hparams["vocab_size"] = learned
+  return bundle
+
+
+class SubwordSample(Hook):
+  """Logs how the subword tokenizer splits a training text (TEXT tab).
+
+  At the first epoch of a fresh run it writes to `train/`, as the text
+  summary "subwords", the course's listing `id ----> piece` of the text's
+  first `max_pieces` pieces, and the decoded text.
+
+  Args:
+    tokenizer: the run's `SubwordTokenizer`.
+    text: the text to show (a training review).
+    max_pieces: pieces listed.
+  """
+
+  TAG = "subwords"
+
+  def __init__(self, tokenizer, text: str, max_pieces: int = 40):
+    self.tokenizer, self.text, self.max_pieces = tokenizer, text, max_pieces
+    self.last_sample: str | None = None
+
+  def render(self) -> str:
+    """The Markdown the hook writes."""
+    ids = self.tokenizer.encode(self.text)[:self.max_pieces]
+    rows = [f"| {i} | `{self.tokenizer.index_word.get(i, '?')}` | "
+            f"`{self.tokenizer.decode([i])}` |" for i in ids]
+    return "\n".join(
+        [f"vocab_size {self.tokenizer.vocab_size}; the first {len(ids)} "
+         f"pieces of a training text:", "", "| id | piece | decode([id]) |",
+         "|---|---|---|", *rows, "", "decoded: " +
+         self.tokenizer.decode(ids)])
+
+  def on_epoch_begin(self, trainer, epoch: int) -> None:
+    if int(trainer.global_step.numpy()) != 0:
+      return
+    self.last_sample = self.render()
+    trainer.writers.text("train", self.TAG, self.last_sample, 0)
+
+
+def subword_hooks(hparams: Mapping[str, Any], data: DataBundle) -> list[Hook]:
+  """The subword listing of a subword run (none for words)."""
+  if tokenizer_kind(hparams) != SUBWORD:
+    return []
+  return [SubwordSample(data.extras["tokenizer"],
+                        data.extras["sample_text"])]
 
 
 # --- hooks --------------------------------------------------------------------
@@ -347,9 +442,10 @@ _BBC = _hparams(epochs=30, vocab_size=1000, embedding_dim=16, max_length=120,
                 training_portion=0.8, remove_stopwords=True, num_classes=6)
 _IMDB = dict(epochs=10, vocab_size=10000, embedding_dim=16, max_length=120,
              trunc_type="post", padding_type="pre", oov_tok="<OOV>",
-             training_portion=0.8)
+             training_portion=0.8, tokenizer=WORD)
 _CLASSIFIER = dict(loss="binary_crossentropy", metrics=("accuracy",),
-                   optimizer="adam", make_data=imdb_data)
+                   optimizer="adam", make_data=imdb_data,
+                   extra_hooks=subword_hooks)
 
 BBC_EMBEDDING = register(Recipe(
     name="bbc_embedding",
@@ -449,3 +545,39 @@ CHAR_GENERATOR = register(Recipe(
                      sample_seed_text="From fairest creatures ",
                      sample_length=200),
     input_shape=_fixed_length, extra_hooks=sample_hooks))
+
+
+# --- the course's subword models (course 3 weeks 2-3, imdb_reviews/subwords8k)
+
+_SUBWORDS = _hparams(**dict(
+    _IMDB, tokenizer=SUBWORD, vocab_size=8185, embedding_dim=64,
+    max_length=None, padding_type="post", trunc_type="post", batch_size=64))
+
+IMDB_SUBWORDS_GAP = register(Recipe(
+    name="imdb_subwords_gap",
+    description="IMDB on 8k subwords: Embedding(8185, 64) + global average "
+                "pooling + Dense 6 + sigmoid, any length (course 3 week 2)",
+    build_model=lambda h: text_models.build_imdb_embedding(h, "gap"),
+    hparams=_SUBWORDS, input_shape=_any_length, **_CLASSIFIER))
+
+IMDB_SUBWORDS_BILSTM = register(Recipe(
+    name="imdb_subwords_bilstm",
+    description="IMDB on 8k subwords: Embedding(8185, 64) + bidirectional "
+                "LSTM 64 + Dense 64 + sigmoid (course 3 week 3)",
+    build_model=text_models.build_imdb_bilstm,
+    hparams=_SUBWORDS, input_shape=_any_length, **_CLASSIFIER))
+
+IMDB_SUBWORDS_STACKED_BILSTM = register(Recipe(
+    name="imdb_subwords_stacked_bilstm",
+    description="IMDB on 8k subwords: Embedding(8185, 64) + bidirectional "
+                "LSTMs 64 and 32 + Dense 64 + sigmoid (course 3 week 3)",
+    build_model=text_models.build_imdb_stacked_bilstm,
+    hparams=_SUBWORDS, input_shape=_any_length, **_CLASSIFIER))
+
+IMDB_SUBWORDS_CONV1D = register(Recipe(
+    name="imdb_subwords_conv1d",
+    description="IMDB on 8k subwords: Embedding(8185, 64) + Conv1D 128x5 + "
+                "global average pooling + Dense 64 + sigmoid (course 3 "
+                "week 3)",
+    build_model=text_models.build_imdb_subwords_conv1d,
+    hparams=_SUBWORDS, input_shape=_any_length, **_CLASSIFIER))
