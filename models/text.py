@@ -281,8 +281,9 @@ class SubwordSample(Hook):
   """Logs how the subword tokenizer splits a training text (TEXT tab).
 
   At the first epoch of a fresh run it writes to `train/`, as the text
-  summary "subwords", the course's listing `id ----> piece` of the text's
-  first `max_pieces` pieces, and the decoded text.
+  summary "subwords", a table of the text's first `max_pieces` ids with
+  their piece and `decode([id])` (the course's `id ----> piece` listing),
+  and the decoded text.
 
   Args:
     tokenizer: the run's `SubwordTokenizer`.

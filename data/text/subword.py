@@ -10,11 +10,11 @@ raw strings; `encode` / `decode` are the course's one-text Python API.
 Text rules (the same in learning, encoding and decoding):
 
 1. the text is lower-cased (UTF-8 aware);
-2. every run of white space (Unicode spaces, control characters such as
-   tab and newline, and the marker U+2581 itself) becomes one space, and
-   leading/trailing space is dropped;
+2. every run of ASCII white space (space, tab, newline, CR, VT, FF) becomes
+   one space, and leading/trailing space is dropped;
 3. words are runs of letters, marks and digits; every other character
-   (punctuation, symbols, emoji) is a word of its own;
+   (punctuation, symbols, emoji, other Unicode spaces and controls) is a
+   word of its own;
 4. a word that follows a space carries the marker U+2581 ("▁") in front, as
    SentencePiece does, so the spaces survive tokenization;
 5. each word is split into the longest vocabulary pieces, left to right;
@@ -23,7 +23,7 @@ Text rules (the same in learning, encoding and decoding):
 Hence `decode(encode(text)) == normalize(text)` (steps 1-2) exactly, unless
 a word holds a character the training text never had (or is longer than
 100 bytes): such a word becomes one unknown piece, `[UNK]`, decoded as
-"[UNK]" (" [UNK]" after a space).
+"[UNK]" (" [UNK]" after a space). A U+2581 in the text decodes as a space.
 
 Ids: 0 is padding (never produced), 1 `[UNK]`, 2 `▁[UNK]`, then the single
 characters, then the learned pieces, most frequent first. `vocab_size` is
@@ -70,25 +70,31 @@ MARKER = "\u2581"
 SUFFIX = "##"
 RESERVED_TOKENS = (PAD_TOKEN, UNKNOWN_TOKEN, MARKER + UNKNOWN_TOKEN)
 MAX_BYTES_PER_WORD = 100
+_MARKER_UTF8 = MARKER.encode("utf-8")
 _SLACK = 0.05  # The learner's accepted shortfall below its maximum size.
 _SEARCH_RANGE = 16  # Highest threshold searched, in units of the lowest.
 _RARE_WORDS_KEPT_UP_TO = 4  # Distinct words per id; beyond, drop count-1 words.
-_SPACE_RUN = f"[\\s\\p{{Z}}\\p{{Cc}}{MARKER}]+"
-_SINGLE = f"{MARKER}?[^\\p{{L}}\\p{{M}}\\p{{N}}{MARKER} ]"
-_WORD_DELIMITER = f" |{_SINGLE}"
+_SINGLE = f"({MARKER}?[^\\p{{L}}\\p{{M}}\\p{{N}}{MARKER}])"
 
 
 def normalize(texts: tf.Tensor) -> tf.Tensor:
   """Rules 1-2 on a string tensor: lower case, one space per white run."""
-  texts = tf.strings.lower(tf.convert_to_tensor(texts, tf.string),
-                           encoding="utf-8")
-  return tf.strings.strip(tf.strings.regex_replace(texts, _SPACE_RUN, " "))
+  words = tf.strings.split(tf.strings.lower(
+      tf.convert_to_tensor(texts, tf.string), encoding="utf-8"))
+  return tf.strings.reduce_join(words, axis=-1, separator=" ")
 
 
 def split_words(texts: tf.Tensor) -> tf.RaggedTensor:
   """Rules 1-4: a [N] string tensor as ragged [N, words] marked words."""
-  texts = tf.strings.regex_replace(normalize(texts), " ", " " + MARKER)
-  return tf_text.regex_split(texts, _WORD_DELIMITER, _SINGLE)
+  chunks = tf.strings.split(tf.strings.lower(
+      tf.convert_to_tensor(texts, tf.string), encoding="utf-8"))
+  flat = chunks.flat_values
+  position = (tf.range(tf.size(flat, out_type=tf.int64))
+              - tf.gather(chunks.row_starts(), chunks.value_rowids()))
+  marked = tf.where(position > 0, MARKER + flat, flat)
+  words = tf.strings.split(tf.strings.regex_replace(marked, _SINGLE,
+                                                    " \\1 "))
+  return chunks.with_flat_values(words).merge_dims(-2, -1)
 
 
 def count_words(texts: Iterable[str] | tf.data.Dataset,
@@ -307,7 +313,8 @@ class SubwordTokenizer(tf.Module):
     """Encodes a [N] string tensor as ragged int32 ids [N, pieces]."""
     words = split_words(texts)
     pieces = self._wordpiece.tokenize(words.flat_values)  # [words, pieces]
-    marked = tf.strings.regex_full_match(words.flat_values, MARKER + ".*")
+    marked = tf.equal(tf.strings.substr(words.flat_values, 0,
+                                        len(_MARKER_UTF8)), _MARKER_UTF8)
     unknown = tf.equal(pieces.flat_values, 1)
     after_space = tf.gather(marked, pieces.value_rowids())
     ids = tf.where(unknown & after_space, tf.constant(2, tf.int64),

@@ -4,9 +4,9 @@ The subword twin of `pipelines` for text classifiers (`--tokenizer=subword`):
 the `SubwordTokenizer` is learned on the training texts, and each batch of
 raw strings is tokenized by TF ops in `Dataset.map` (no Python per example),
 then padded to the longest review of its batch (at least `MIN_LENGTH`),
-"post", as the course's `padded_batch` does. A `max_length` (hparam) instead pads and cuts every
-batch to that length with `padding_type` / `trunc_type`, as the word
-pipeline does.
+"post", as the course's `padded_batch` does. A `max_length` (hparam)
+instead pads and cuts every batch to that length with `padding_type` /
+`trunc_type`, as the word pipeline does.
 
 `artifacts` hold "subword_vocab.txt" (one piece per line), "text_config.json"
 (with `"tokenizer": "subword"`) and "labels.json" when labels are strings,
@@ -72,7 +72,8 @@ def classification_bundle(texts: Sequence[str], targets: np.ndarray,
   Raises:
     DataError: an empty training split, a bad size or padding argument.
   """
-  batch_size = pipelines._positive_int(h["batch_size"], "batch_size")  # pylint: disable=protected-access
+  batch_size = pipelines._positive_int(  # pylint: disable=protected-access
+      h["batch_size"], "batch_size")
   if h["max_length"] is not None:
     check_padding_args(h["max_length"], h["padding_type"], h["trunc_type"])
   if n_train == 0:
