@@ -35,16 +35,15 @@ import time
 
 from absl import flags
 
-from trainers import cli
-from trainers import flags as common_flags
+from trainers.common import cli
+from trainers.common import flags as common_flags
 
 common_flags.define_hparam_flags()
 flags.DEFINE_integer("bench_epochs", 3, "Timed pipeline epochs.")
 flags.DEFINE_integer("model_steps", 10, "Timed cats_dogs_cnn training steps.")
 flags.DEFINE_bool("cache", True, "Keep decoded images in memory, as training "
                   "does when they fit (--nocache decodes every epoch).")
-flags.DEFINE_integer("seed", 42, "Seed of the order, augmentation and "
-                     "weights.")
+common_flags.define_seed_flag("the order, augmentation and weights")
 flags.DEFINE_enum("pipeline", "images", ["images", "text"], "images: the "
                   "augmented folder pipeline against cats_dogs_cnn; text: "
                   "the subword IMDB pipeline against imdb_bilstm.")
@@ -61,12 +60,12 @@ MODEL = "cats_dogs_cnn"
 def pipeline_rate(data_path: str, image_size: int, batch_size: int,
                   epochs: int, seed: int, cache: bool) -> tuple[float, int]:
   """(images/sec of the augmented folder pipeline, images per epoch)."""
-  from data import image_folder
-  from models import vision_data
+  from data.images import image_folder
+  from data.images import bundles as image_bundles
   bundle = image_folder.image_folder_bundle(
       data_path, image_size=(image_size, image_size), batch_size=batch_size,
       label_mode="sparse", seed=seed,
-      augmentation=vision_data.COURSE_AUGMENTATION,
+      augmentation=image_bundles.COURSE_AUGMENTATION,
       cache_bytes=image_folder.DEFAULT_CACHE_BYTES if cache else 0)
   count_epoch(bundle.train(0))  # warm-up: builds and traces the pipeline
   started = time.perf_counter()
@@ -85,7 +84,7 @@ def model_rate(image_size: int, batch_size: int, steps: int,
   """Images/sec cats_dogs_cnn trains on, fed one in-memory batch."""
   import tensorflow as tf
   from models import registry
-  from trainers import session
+  from trainers.common import session
   recipe = registry.get(MODEL)
   hparams = dict(recipe.hparams, image_size=image_size,
                  batch_size=batch_size, seed=seed)
@@ -135,11 +134,11 @@ def text_rates(data_path: str, vocab_size: int, batch_size: int,
   reviews = sum(count_epoch(pipeline().map(lambda x: (x, x)))
                 for _ in range(epochs))
   subword_rate = reviews / (time.perf_counter() - started)
-  model = text_model_rate(pipeline(), tokenizer.vocab_size, batch_size,
-                          model_steps, seed)
   print(f"word tokenizer (Python):      {word_rate:12.1f} reviews/sec")
   print(f"subword pipeline (tf.data):   {subword_rate:12.1f} reviews/sec")
-  print(f"tokenizer ratio: {subword_rate / word_rate:.2f}")
+  print(f"tokenizer ratio: {subword_rate / word_rate:.2f}", flush=True)
+  model = text_model_rate(pipeline(), tokenizer.vocab_size, batch_size,
+                          model_steps, seed)
   print(f"imdb_bilstm training:         {model:12.1f} reviews/sec")
   print(f"ratio: {subword_rate / model:.2f}")
 
@@ -150,7 +149,7 @@ def text_model_rate(batches, vocab_size: int, batch_size: int, steps: int,
   held in memory (a warm-up pass fills the cache and traces the loop)."""
   import tensorflow as tf
   from models import registry
-  from trainers import session
+  from trainers.common import session
   recipe = registry.get("imdb_bilstm")
   hparams = dict(recipe.hparams, tokenizer="subword", vocab_size=vocab_size,
                  batch_size=batch_size, seed=seed)

@@ -16,6 +16,7 @@ model_dir alone.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -27,6 +28,7 @@ import tensorflow as tf
 from data.bundle import DataBundle
 from data.errors import DataError
 from data.text import pipelines
+from data.text.info import TextInfo
 from data.text.labels import LabelEncoder
 from data.text.padding import check_padding_args, pad_ragged
 from data.text.subword import SubwordTokenizer
@@ -35,6 +37,23 @@ VOCAB_FILE = "subword_vocab.txt"
 TOKENIZER_NAME = "subword"
 DEFAULT_VOCAB_SIZE = 8185  # The course's imdb_reviews/subwords8k.
 MIN_LENGTH = 5  # Padded steps per batch at least: the Conv1D kernel size.
+
+
+@dataclasses.dataclass
+class SubwordInfo(TextInfo):
+  """`TextInfo` of a subword bundle (`tokenizer` is a `SubwordTokenizer`;
+  `max_length` None: any length).
+
+  Attributes:
+    sample_text: a training text, shown split into pieces in TensorBoard.
+  """
+
+  sample_text: str = ""
+
+  def encoder_config(self) -> dict:
+    """text_config.json, naming the tokenizer kind and vocabulary file."""
+    return dict(super().encoder_config(), tokenizer=TOKENIZER_NAME,
+                vocab_file=VOCAB_FILE, max_length=self.max_length)
 
 
 def encode_batch(tokenizer: SubwordTokenizer, texts: tf.Tensor,
@@ -96,21 +115,20 @@ def classification_bundle(texts: Sequence[str], targets: np.ndarray,
     return batches(pipelines.epoch_rng(h["seed"], epoch).permutation(n_train))
 
   held_out = np.arange(n_train, len(targets))
-  config = {"tokenizer": TOKENIZER_NAME, "vocab_file": VOCAB_FILE,
-            "max_length": h["max_length"], "padding_type": h["padding_type"],
-            "trunc_type": h["trunc_type"], "class_names": list(class_names),
-            "vocab_size": tokenizer.vocab_size, "char_level": False}
-  extras = dict(config, tokenizer=tokenizer, num_classes=len(class_names),
-                num_train=n_train, num_validation=len(held_out),
-                skipped={}, sample_text=texts[0])
+  info = SubwordInfo(
+      class_names=list(class_names), vocab_size=tokenizer.vocab_size,
+      tokenizer=tokenizer, total_words=tokenizer.vocab_size,
+      max_length=h["max_length"], padding_type=h["padding_type"],
+      trunc_type=h["trunc_type"], num_classes=len(class_names),
+      num_train=n_train, num_validation=len(held_out), label_encoder=labels,
+      sample_text=texts[0])
   artifacts = {VOCAB_FILE: tokenizer.to_text(),
-               pipelines.CONFIG_FILE: json.dumps(config)}
+               pipelines.CONFIG_FILE: json.dumps(info.encoder_config())}
   if labels is not None:
-    extras["label_encoder"] = labels
     artifacts[pipelines.LABELS_FILE] = labels.to_json()
   return DataBundle(
       train=train, validation=batches(held_out) if len(held_out) else None,
-      steps_per_epoch=math.ceil(n_train / batch_size), extras=extras,
+      steps_per_epoch=math.ceil(n_train / batch_size), info=info,
       artifacts=artifacts)
 
 

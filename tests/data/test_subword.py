@@ -196,7 +196,7 @@ def test_model_dir_artifacts_restore_the_encoder(tmp_path):
   assert config["tokenizer"] == "subword" and config["max_length"] is None
   encoder = pipelines.load_inference_encoder(tmp_path)
   assert encoder.max_length is None and encoder.class_names == ["neg", "pos"]
-  tokenizer = data.extras["tokenizer"]
+  tokenizer = data.info.tokenizer
   texts = ["great movie really", "bad"]
   ids = encoder.encode(texts)
   assert ids.shape == (2, 5)

@@ -16,7 +16,7 @@ from data.errors import DataError
 from data.text.subword import SubwordTokenizer
 from models import registry
 from models import text as text_recipes
-from tests import test_text_binaries as text_binaries
+from tests.trainers import test_text_binaries as text_binaries
 from tests import testing
 
 COURSE_TOTALS = {  # model.summary() totals printed in the course.
@@ -87,7 +87,7 @@ def reviews(tmp_path_factory):
 def test_each_subword_model_trains_end_to_end(name, reviews, tmp_path):
   trainer, data, hparams = train_run(tmp_path, name,
                                      dict(TINY, data_path=reviews), epochs=3)
-  tokenizer = data.extras["tokenizer"]
+  tokenizer = data.info.tokenizer
   assert isinstance(tokenizer, SubwordTokenizer)
   assert hparams["vocab_size"] == tokenizer.vocab_size <= 60
   assert trainer.model.layers[0].embeddings.shape[0] == tokenizer.vocab_size
@@ -119,8 +119,8 @@ def test_tensorboard_shows_how_a_review_splits_into_subwords(gap_run):
       texts += [tf.make_ndarray(v.tensor).item().decode()
                 for v in event.summary.value if v.tag == "subwords"]
   assert len(texts) == 1
-  tokenizer = data.extras["tokenizer"]
-  first = tokenizer.encode(data.extras["sample_text"])[0]
+  tokenizer = data.info.tokenizer
+  first = tokenizer.encode(data.info.sample_text)[0]
   assert f"| {first} | `{tokenizer.index_word[first]}` |" in texts[0]
   assert "vocab_size " + str(tokenizer.vocab_size) in texts[0]
 
@@ -142,7 +142,7 @@ def test_export_embeddings_writes_one_row_per_subword_piece(gap_run,
                               f"--model_dir={model_dir}",
                               f"--output_dir={tmp_path}")
   assert result.returncode == 0, result.stderr
-  tokenizer = data.extras["tokenizer"]
+  tokenizer = data.info.tokenizer
   pieces = (tmp_path / "meta.tsv").read_text(encoding="utf-8").split("\n")
   assert pieces[:-1] == tokenizer.vocabulary[1:]
   vectors = np.loadtxt(tmp_path / "vecs.tsv", delimiter="\t", ndmin=2)
