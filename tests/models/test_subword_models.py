@@ -15,7 +15,7 @@ import tensorflow as tf
 from data.errors import DataError
 from data.text.subword import SubwordTokenizer
 from models import registry
-from models import text as text_recipes
+from data.text import datasets as text_datasets
 from tests.trainers import test_text_binaries as text_binaries
 from tests import testing
 
@@ -173,4 +173,4 @@ def test_an_unknown_tokenizer_is_refused_before_anything_is_written(
       in result.stderr
   assert not model_dir.exists()
   with pytest.raises(DataError, match="tokenizer must be 'word' or"):
-    text_recipes.tokenizer_kind({"tokenizer": "bpe"})
+    text_datasets.tokenizer_kind({"tokenizer": "bpe"})
