@@ -201,6 +201,9 @@ def make_trainer(recipe: registry.Recipe, hparams: Mapping,
     if recipe.initialize is not None and data_info is not None:
       recipe.initialize(model, data_info)
     optimizer = make_optimizer(recipe, hparams, optimizer_name)
+    for module, factor in getattr(model, "learning_rate_multipliers",
+                                  list)():
+      optimizer.scale_learning_rate(module, factor)
     return Trainer(model, registry.loss_name(recipe, hparams), optimizer,
                    list(recipe.metrics),
                    strategy=strategy, model_dir=model_dir, **trainer_kwargs)
