@@ -27,10 +27,16 @@ from engine import mixed_precision
 from engine.optimizers import loss_scale as loss_scale_lib
 
 
+DUMMY_LENGTH = 8
+
+
 def dummy_batch(spec) -> Any:
-  """Zeros shaped like one batch of `spec` (None dims become 1)."""
+  """Zeros shaped like one batch of `spec`: a None batch dim becomes 1, other
+  None dims `DUMMY_LENGTH` (so a convolution over any-length sequences has
+  a window)."""
   return tf.nest.map_structure(
-      lambda s: tf.zeros([d or 1 for d in s.shape], s.dtype), spec)
+      lambda s: tf.zeros([d or (DUMMY_LENGTH if i else 1)
+                          for i, d in enumerate(s.shape)], s.dtype), spec)
 
 
 def features_of(element: Any) -> Any:

@@ -9,6 +9,10 @@ Registered names (the CLI contract):
   sequence models (week 3);
 * `sentiment_glove`: Sentiment140 tweets on frozen GloVe vectors (week 3
   exercise);
+* `imdb_subwords_gap`, `imdb_subwords_bilstm`, `imdb_subwords_stacked_bilstm`,
+  `imdb_subwords_conv1d`: the course's subwords8k models on a subword
+  vocabulary learned from the reviews (weeks 2-3; `--tokenizer=subword`
+  switches any imdb_* recipe to it);
 * `sonnets_generator`: next-word model on Shakespeare's sonnets (week 4);
 * `char_generator`: its next-character twin.
 
@@ -66,6 +70,7 @@ from models.registry import Recipe, register
 COMMON_HPARAMS = {"learning_rate": 1e-3, "batch_size": 32, "seed": 0,
                   "data_path": None}
 SAMPLE_TAG = "sample"
+WORD, SUBWORD = datasets.WORD, datasets.SUBWORD
 
 
 # --- architectures ------------------------------------------------------------
@@ -175,6 +180,21 @@ def build_imdb_conv1d(hparams: Mapping[str, Any]) -> Sequential:
       Dense(24, activation="relu"),
       Dense(1, activation="sigmoid"),
   ], name="imdb_conv1d")
+
+
+def build_imdb_subwords_conv1d(hparams: Mapping[str, Any]) -> Sequential:
+  """IMDB subwords: Embedding -> Conv1D 128 k5 relu -> GAP -> 64 -> 1.
+
+  The course's subwords8k convolution (573,249 parameters at 8,185 x 64);
+  takes sequences of any length.
+  """
+  return Sequential([
+      _embedding(hparams, fixed_length=False),
+      Conv1D(128, 5, activation="relu"),
+      GlobalAveragePooling1D(),
+      Dense(64, activation="relu"),
+      Dense(1, activation="sigmoid"),
+  ], name="imdb_subwords_conv1d")
 
 
 def build_sentiment_glove(hparams: Mapping[str, Any]) -> Sequential:
@@ -383,6 +403,53 @@ class TextGenerator:
     return " ".join([seed_text, *tokens]) if tokens else seed_text
 
 
+# --- subwords -----------------------------------------------------------------
+
+
+class SubwordSample(Hook):
+  """Logs how the subword tokenizer splits a training text (TEXT tab).
+
+  At the first epoch of a fresh run it writes to `train/`, as the text
+  summary "subwords", the course's listing `id ----> piece` of the text's
+  first `max_pieces` pieces, and the decoded text.
+
+  Args:
+    tokenizer: the run's `SubwordTokenizer`.
+    text: the text to show (a training review).
+    max_pieces: pieces listed.
+  """
+
+  TAG = "subwords"
+
+  def __init__(self, tokenizer, text: str, max_pieces: int = 40):
+    self.tokenizer, self.text, self.max_pieces = tokenizer, text, max_pieces
+    self.last_sample: str | None = None
+
+  def render(self) -> str:
+    """The Markdown the hook writes."""
+    ids = self.tokenizer.encode(self.text)[:self.max_pieces]
+    rows = [f"| {i} | `{self.tokenizer.index_word.get(i, '?')}` | "
+            f"`{self.tokenizer.decode([i])}` |" for i in ids]
+    return "\n".join(
+        [f"vocab_size {self.tokenizer.vocab_size}; the first {len(ids)} "
+         f"pieces of a training text:", "", "| id | piece | decode([id]) |",
+         "|---|---|---|", *rows, "", "decoded: " +
+         self.tokenizer.decode(ids)])
+
+  def on_epoch_begin(self, trainer, epoch: int) -> None:
+    if int(trainer.global_step.numpy()) != 0:
+      return
+    self.last_sample = self.render()
+    trainer.writers.text("train", self.TAG, self.last_sample, 0)
+
+
+def subword_hooks(hparams: Mapping[str, Any], data: DataBundle) -> list[Hook]:
+  """The subword listing of a subword run (none for words)."""
+  if datasets.tokenizer_kind(hparams) != SUBWORD:
+    return []
+  return [SubwordSample(data.info.tokenizer, data.info.sample_text)]
+
+
 # --- hooks --------------------------------------------------------------------
 
 
@@ -491,9 +558,10 @@ _BBC = _hparams(epochs=30, vocab_size=1000, embedding_dim=16, max_length=120,
                 training_portion=0.8, remove_stopwords=True, num_classes=6)
 _IMDB = dict(epochs=10, vocab_size=10000, embedding_dim=16, max_length=120,
              trunc_type="post", padding_type="pre", oov_tok="<OOV>",
-             training_portion=0.8)
+             training_portion=0.8, tokenizer=WORD)
 _CLASSIFIER = dict(loss="binary_crossentropy", metrics=("accuracy",),
-                   optimizer="adam", make_data=datasets.imdb_data)
+                   optimizer="adam", make_data=datasets.imdb_data,
+                   extra_hooks=subword_hooks)
 
 BBC_EMBEDDING = register(Recipe(
     name="bbc_embedding",
@@ -593,3 +661,39 @@ CHAR_GENERATOR = register(Recipe(
                      sample_seed_text="From fairest creatures ",
                      sample_length=200),
     input_shape=_fixed_length, extra_hooks=sample_hooks))
+
+
+# --- the course's subword models (course 3 weeks 2-3, imdb_reviews/subwords8k)
+
+_SUBWORDS = _hparams(**dict(
+    _IMDB, tokenizer=SUBWORD, vocab_size=8185, embedding_dim=64,
+    max_length=None, padding_type="post", trunc_type="post", batch_size=64))
+
+IMDB_SUBWORDS_GAP = register(Recipe(
+    name="imdb_subwords_gap",
+    description="IMDB on 8k subwords: Embedding(8185, 64) + global average "
+                "pooling + Dense 6 + sigmoid, any length (course 3 week 2)",
+    build_model=lambda h: build_imdb_embedding(h, "gap"),
+    hparams=_SUBWORDS, input_shape=_any_length, **_CLASSIFIER))
+
+IMDB_SUBWORDS_BILSTM = register(Recipe(
+    name="imdb_subwords_bilstm",
+    description="IMDB on 8k subwords: Embedding(8185, 64) + bidirectional "
+                "LSTM 64 + Dense 64 + sigmoid (course 3 week 3)",
+    build_model=build_imdb_bilstm,
+    hparams=_SUBWORDS, input_shape=_any_length, **_CLASSIFIER))
+
+IMDB_SUBWORDS_STACKED_BILSTM = register(Recipe(
+    name="imdb_subwords_stacked_bilstm",
+    description="IMDB on 8k subwords: Embedding(8185, 64) + bidirectional "
+                "LSTMs 64 and 32 + Dense 64 + sigmoid (course 3 week 3)",
+    build_model=build_imdb_stacked_bilstm,
+    hparams=_SUBWORDS, input_shape=_any_length, **_CLASSIFIER))
+
+IMDB_SUBWORDS_CONV1D = register(Recipe(
+    name="imdb_subwords_conv1d",
+    description="IMDB on 8k subwords: Embedding(8185, 64) + Conv1D 128x5 + "
+                "global average pooling + Dense 64 + sigmoid (course 3 "
+                "week 3)",
+    build_model=build_imdb_subwords_conv1d,
+    hparams=_SUBWORDS, input_shape=_any_length, **_CLASSIFIER))

@@ -12,6 +12,21 @@ Measures two rates in images/sec and prints them with `ratio: X.XX`
    the files every epoch);
 2. what cats_dogs_cnn consumes: training steps on one in-memory batch, so
    no input cost is counted, after a warm-up call that traces the loop.
+
+    python -m trainers.pipeline_benchmark --pipeline=text --data_path=ACLIMDB
+
+The text mode (aclImdb folder or archive, train split) prints reviews/sec of
+
+1. the Python word tokenizer path (`Tokenizer.texts_to_sequences`, as the
+   word recipes encode) and of the subword tokenizer inside tf.data
+   (batches of raw strings tokenized and padded by TF ops), with their
+   `tokenizer ratio` (the goal is >= 10);
+2. the subword pipeline against what imdb_bilstm consumes on its batches
+   (held in memory after a warm-up epoch): `ratio` (goal >= 2).
+
+The subword vocabulary is learned from the reviews (`--vocab_size`, default
+8185; the time is printed), or read from `--subword_vocab` (a run's
+subword_vocab.txt) to skip learning.
 """
 
 from __future__ import annotations
@@ -29,6 +44,12 @@ flags.DEFINE_integer("model_steps", 10, "Timed cats_dogs_cnn training steps.")
 flags.DEFINE_bool("cache", True, "Keep decoded images in memory, as training "
                   "does when they fit (--nocache decodes every epoch).")
 common_flags.define_seed_flag("the order, augmentation and weights")
+flags.DEFINE_enum("pipeline", "images", ["images", "text"], "images: the "
+                  "augmented folder pipeline against cats_dogs_cnn; text: "
+                  "the subword IMDB pipeline against imdb_bilstm.")
+flags.DEFINE_string("subword_vocab", None, "Text: a saved subword "
+                    "vocabulary (model_dir/subword_vocab.txt) instead of "
+                    "learning one.")
 for _name in ("bench_epochs", "model_steps"):
   flags.register_validator(_name, lambda v: v > 0,
                            message=f"--{_name} must be positive")
@@ -81,9 +102,82 @@ def model_rate(image_size: int, batch_size: int, steps: int,
   return steps * batch_size / (time.perf_counter() - started)
 
 
+def text_rates(data_path: str, vocab_size: int, batch_size: int,
+               epochs: int, model_steps: int, seed: int) -> None:
+  """Prints the text mode's rates (see the module docstring)."""
+  import tensorflow as tf
+  from data.text import readers, subword_pipeline
+  from data.text.subword import SubwordTokenizer
+  from data.text.tokenizer import Tokenizer
+  texts = readers.read_imdb(data_path)["train"].texts
+  started = time.perf_counter()
+  if FLAGS.subword_vocab:
+    tokenizer = SubwordTokenizer.load(FLAGS.subword_vocab)
+  else:
+    tokenizer = SubwordTokenizer.learn(texts, vocab_size)
+  print(f"{len(texts)} reviews; subword vocabulary of "
+        f"{tokenizer.vocab_size} ids "
+        f"{'read' if FLAGS.subword_vocab else 'learned'} in "
+        f"{time.perf_counter() - started:.1f} s")
+  words = Tokenizer(num_words=10000, oov_token="<OOV>").fit_on_texts(texts)
+  started = time.perf_counter()
+  words.texts_to_sequences(texts)
+  word_rate = len(texts) / (time.perf_counter() - started)
+
+  def pipeline() -> tf.data.Dataset:
+    return tf.data.Dataset.from_tensor_slices(texts).batch(batch_size).map(
+        lambda t: subword_pipeline.encode_batch(tokenizer, t, None),
+        num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+  count_epoch(pipeline().map(lambda x: (x, x)))  # warm-up: traces the map
+  started = time.perf_counter()
+  reviews = sum(count_epoch(pipeline().map(lambda x: (x, x)))
+                for _ in range(epochs))
+  subword_rate = reviews / (time.perf_counter() - started)
+  print(f"word tokenizer (Python):      {word_rate:12.1f} reviews/sec")
+  print(f"subword pipeline (tf.data):   {subword_rate:12.1f} reviews/sec")
+  print(f"tokenizer ratio: {subword_rate / word_rate:.2f}", flush=True)
+  model = text_model_rate(pipeline(), tokenizer.vocab_size, batch_size,
+                          model_steps, seed)
+  print(f"imdb_bilstm training:         {model:12.1f} reviews/sec")
+  print(f"ratio: {subword_rate / model:.2f}")
+
+
+def text_model_rate(batches, vocab_size: int, batch_size: int, steps: int,
+                    seed: int) -> float:
+  """Reviews/sec imdb_bilstm trains on the first `steps` subword batches,
+  held in memory (a warm-up pass fills the cache and traces the loop)."""
+  import tensorflow as tf
+  from models import registry
+  from trainers.common import session
+  recipe = registry.get("imdb_bilstm")
+  hparams = dict(recipe.hparams, tokenizer="subword", vocab_size=vocab_size,
+                 batch_size=batch_size, seed=seed)
+  session.set_seeds(seed)
+  trainer = session.make_trainer(recipe, hparams,
+                                 tf.distribute.get_strategy(), None,
+                                 steps_per_loop=steps, print_fn=None)
+  labels = tf.zeros([batch_size], tf.float32)
+  cached = batches.take(steps).map(
+      lambda x: (x, labels[:tf.shape(x)[0]])).cache()
+  data_fn = lambda epoch: cached
+  trainer.fit(data_fn, epochs=1, steps_per_epoch=steps)
+  started = time.perf_counter()
+  trainer.fit(data_fn, epochs=2, steps_per_epoch=steps)
+  return steps * batch_size / (time.perf_counter() - started)
+
+
 def main(argv):
   if len(argv) > 1:
     raise cli.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+  if FLAGS.pipeline == "text":
+    if not FLAGS.data_path:
+      raise cli.UsageError("--data_path is required: the aclImdb folder or "
+                           "its archive")
+    text_rates(FLAGS.data_path, FLAGS.vocab_size or 8185,
+               FLAGS.batch_size or 64, FLAGS.bench_epochs,
+               FLAGS.model_steps, FLAGS.seed)
+    return
   if not FLAGS.data_path:
     raise cli.UsageError("--data_path is required: a folder with one "
                          "sub-folder of images per class (e.g. the output of "

@@ -15,7 +15,7 @@ vectors. Without them the course's file is fetched once into the cache
 from __future__ import annotations
 
 import os
-from typing import Any, Mapping
+from typing import Any, Mapping, MutableMapping
 
 import numpy as np
 import tensorflow as tf
@@ -26,6 +26,8 @@ from data.bundle import DataBundle
 from data.errors import DataError
 from data.hparams import bool_hparam_value, int_hparam
 from data.text import pipelines, readers
+
+WORD, SUBWORD = "word", "subword"
 
 
 def data_file(hparams: Mapping[str, Any], catalog_name: str,
@@ -116,9 +118,55 @@ def check_validation_labels(bundle: DataBundle, source: str) -> None:
 
 def imdb_data(hparams: Mapping[str, Any]) -> DataBundle:
   """IMDB reviews (aclImdb folder or archive); validation: the test split,
-  else the last 20% of the shuffled train split."""
+  else the last 20% of the shuffled train split.
+
+  `tokenizer` "subword" learns a subword vocabulary of vocab_size ids
+  instead of indexing words (see `subword_data`).
+  """
   path = data_file(hparams, "imdb")
+  if tokenizer_kind(hparams) == SUBWORD:
+    return subword_data(hparams, path)
   return pipelines.imdb_bundle(path, _pipeline_hparams(hparams))
+
+
+def tokenizer_kind(hparams: Mapping[str, Any]) -> str:
+  """hparam `tokenizer`: "word" (the default) or "subword".
+
+  Raises:
+    DataError: another value.
+  """
+  kind = str(hparams.get("tokenizer") or WORD).strip().lower()
+  if kind not in (WORD, SUBWORD):
+    raise DataError(f"hparam tokenizer must be {WORD!r} or {SUBWORD!r}, got "
+                    f"{hparams.get('tokenizer')!r}.")
+  return kind
+
+
+def subword_data(hparams: Mapping[str, Any], path: str) -> DataBundle:
+  """IMDB on a subword vocabulary learned from the training reviews.
+
+  vocab_size is the target number of subword ids (padding included); the
+  learned vocabulary may fall short on a small corpus, so the size it has
+  is written into `hparams["vocab_size"]` for the Embedding and
+  config.json. max_length None (the subword recipes' default) pads each
+  batch to its longest review.
+  """
+  from data.text import subword_pipeline  # Loads tensorflow-text's ops.
+  h = _pipeline_hparams(hparams)
+  h["max_length"] = int_hparam(hparams, "max_length")
+  if h.get("vocab_size") is None:
+    h["vocab_size"] = subword_pipeline.DEFAULT_VOCAB_SIZE
+  bundle = subword_pipeline.imdb_bundle(path, h)
+  learned = bundle.info.vocab_size
+  if learned != h["vocab_size"]:
+    logging.warning("the training text gives %d subword ids, not the %d "
+                    "asked for; the model uses %d", learned, h["vocab_size"],
+                    learned)
+  if not isinstance(hparams, MutableMapping):
+    raise TypeError("make_data needs a mutable hparams dict to record the "
+                    "learned vocabulary size; pass dict(recipe.hparams).")
+  hparams["vocab_size"] = learned
+  return bundle
 
 
 def sentiment_data(hparams: Mapping[str, Any]) -> DataBundle:

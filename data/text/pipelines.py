@@ -123,6 +123,30 @@ def imdb_bundle(path: str | os.PathLike, hparams: Mapping[str, Any],
     int32 features (batch, max_length) and float32 0/1 labels (batch,).
   """
   h = _merged(hparams, IMDB_DEFAULTS)
+  texts, labels, n_train = imdb_texts(path, h, extract_dir)
+  tokenizer = _fit_tokenizer(texts[:n_train], h)
+  features = encode_texts(tokenizer, texts, h["max_length"],
+                          h["padding_type"], h["trunc_type"])
+  return _classification_bundle(
+      features, np.asarray(labels, np.float32), n_train, tokenizer, h,
+      class_names=["neg", "pos"])
+
+
+def imdb_texts(path: str | os.PathLike, h: Mapping[str, Any],
+               extract_dir: str | os.PathLike | None = None
+               ) -> tuple[list[str], list[int], int]:
+  """(texts, 0/1 labels, n_train) of aclImdb: the train split first, then
+  the test split, or the seeded-shuffled train split cut at
+  training_portion when there is no test split.
+
+  Args:
+    path: the aclImdb folder or archive.
+    h: strip_html, seed, training_portion.
+    extract_dir: where to extract an archive (None: a temporary folder).
+
+  Raises:
+    DataError: no train split, or a bad training_portion.
+  """
   splits = readers.read_imdb(path, strip_html=h["strip_html"],
                              extract_dir=extract_dir)
   if "train" not in splits:
@@ -140,12 +164,7 @@ def imdb_bundle(path: str | os.PathLike, hparams: Mapping[str, Any],
     labels = [labels[i] for i in order]
     n_train = _split_size(len(texts), h["training_portion"],
                           "training_portion")
-  tokenizer = _fit_tokenizer(texts[:n_train], h)
-  features = encode_texts(tokenizer, texts, h["max_length"],
-                          h["padding_type"], h["trunc_type"])
-  return _classification_bundle(
-      features, np.asarray(labels, np.float32), n_train, tokenizer, h,
-      class_names=["neg", "pos"])
+  return texts, labels, n_train
 
 
 def sentiment140_glove_bundle(path: str | os.PathLike,
@@ -307,11 +326,11 @@ def load_inference_encoder(model_dir: str | os.PathLike) -> InferenceEncoder:
   """Reads the text artifacts a bundle stored in model_dir.
 
   Raises:
-    FileNotFoundError: model_dir lacks tokenizer.json or text_config.json.
+    FileNotFoundError: model_dir lacks text_config.json or the tokenizer
+      (tokenizer.json, or subword_vocab.txt for a subword run).
     DataError: a file is not what a bundle wrote.
   """
   model_dir = os.fspath(model_dir)
-  tokenizer = Tokenizer.load(os.path.join(model_dir, TOKENIZER_FILE))
   config_path = os.path.join(model_dir, CONFIG_FILE)
   with open(config_path, encoding="utf-8") as f:
     try:
@@ -321,6 +340,10 @@ def load_inference_encoder(model_dir: str | os.PathLike) -> InferenceEncoder:
   labels_path = os.path.join(model_dir, LABELS_FILE)
   labels = (LabelEncoder.load(labels_path) if os.path.exists(labels_path)
             else None)
+  if config.get("tokenizer") == "subword":
+    from data.text import subword_pipeline  # Loads tensorflow-text's ops.
+    return subword_pipeline.load_encoder(model_dir, config, labels)
+  tokenizer = Tokenizer.load(os.path.join(model_dir, TOKENIZER_FILE))
   return InferenceEncoder(tokenizer, config, labels)
 
 

@@ -62,6 +62,12 @@ def _keras_conv1d():
                 L.Dense(1, activation="sigmoid"))
 
 
+def _keras_subwords(*layers):
+  """The course's subwords8k models: Embedding(8185, 64), any length."""
+  return _keras((None,), L.Embedding(8185, 64), *layers,
+                L.Dense(1, activation="sigmoid"))
+
+
 def _keras_glove(words):
   return _keras((16,), L.Embedding(words + 1, 100, trainable=False),
                 L.Dropout(0.2), L.Conv1D(64, 5, activation="relu"),
@@ -95,6 +101,16 @@ CASES = {
     "imdb_stacked_bilstm": ({}, _keras_stacked_bilstm),
     "imdb_gru": ({}, _keras_gru),
     "imdb_conv1d": ({}, _keras_conv1d),
+    "imdb_subwords_gap": ({}, lambda: _keras_subwords(
+        L.GlobalAveragePooling1D(), L.Dense(6, activation="relu"))),
+    "imdb_subwords_bilstm": ({}, lambda: _keras_subwords(
+        L.Bidirectional(L.LSTM(64)), L.Dense(64, activation="relu"))),
+    "imdb_subwords_stacked_bilstm": ({}, lambda: _keras_subwords(
+        L.Bidirectional(L.LSTM(64, return_sequences=True)),
+        L.Bidirectional(L.LSTM(32)), L.Dense(64, activation="relu"))),
+    "imdb_subwords_conv1d": ({}, lambda: _keras_subwords(
+        L.Conv1D(128, 5, activation="relu"), L.GlobalAveragePooling1D(),
+        L.Dense(64, activation="relu"))),
     "sentiment_glove": ({"vocab_size": 500}, lambda: _keras_glove(500)),
     "sonnets_generator": ({}, lambda: _keras_sonnets(3211)),
     "char_generator": ({}, _keras_char),

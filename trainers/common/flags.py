@@ -32,6 +32,9 @@ HPARAM_FLAGS = {
                            "embedding_dim)."),
     "max_length": (int, "Text: padded sequence length (the course's "
                         "max_length)."),
+    "tokenizer": (str, "Text classifiers: word (index whole words) or "
+                       "subword (learn a subword vocabulary of --vocab_size "
+                       "ids, tokenized inside tf.data)."),
     "image_size": (int, "Images: side length images are resized to."),
     "validation_dir": (str, "Images: folder of validation images, one "
                             "sub-folder per class."),
@@ -84,6 +87,9 @@ def define_hparam_flags() -> None:
   flags.DEFINE_multi_string(
       "hparam", [], "Any other hyper-parameter as key=value (repeatable); "
       "trainers.summary --model=NAME lists a model's hyper-parameters.")
+  flags.register_validator(
+      "tokenizer", lambda v: v is None or v in ("word", "subword"),
+      message="--tokenizer must be word or subword")
   for name in POSITIVE_HPARAMS:
     flags.register_validator(
         name, lambda v: v is None or v > 0,

@@ -1,0 +1,210 @@
+"""`DataBundle`s of subword-encoded text, tokenized inside tf.data.
+
+The subword twin of `pipelines` for text classifiers (`--tokenizer=subword`):
+the `SubwordTokenizer` is learned on the training texts, and each batch of
+raw strings is tokenized by TF ops in `Dataset.map` (no Python per example),
+then padded to the longest review of its batch (at least `MIN_LENGTH`),
+"post", as the course's `padded_batch` does. A `max_length` (hparam)
+instead pads and cuts every batch to that length with `padding_type` /
+`trunc_type`, as the word pipeline does.
+
+`artifacts` hold "subword_vocab.txt" (one piece per line), "text_config.json"
+(with `"tokenizer": "subword"`) and "labels.json" when labels are strings,
+so `pipelines.load_inference_encoder(model_dir)` restores the tokenizer from
+model_dir alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import tensorflow as tf
+
+from data.bundle import DataBundle
+from data.errors import DataError
+from data.text import pipelines
+from data.text.info import TextInfo
+from data.text.labels import LabelEncoder
+from data.text.padding import check_padding_args, pad_ragged
+from data.text.subword import SubwordTokenizer
+
+VOCAB_FILE = "subword_vocab.txt"
+TOKENIZER_NAME = "subword"
+DEFAULT_VOCAB_SIZE = 8185  # The course's imdb_reviews/subwords8k.
+MIN_LENGTH = 5  # Padded steps per batch at least: the Conv1D kernel size.
+
+
+@dataclasses.dataclass
+class SubwordInfo(TextInfo):
+  """`TextInfo` of a subword bundle (`tokenizer` is a `SubwordTokenizer`;
+  `max_length` None: any length).
+
+  Attributes:
+    sample_text: a training text, shown split into pieces in TensorBoard.
+  """
+
+  sample_text: str = ""
+
+  def encoder_config(self) -> dict:
+    """text_config.json, naming the tokenizer kind and vocabulary file."""
+    return dict(super().encoder_config(), tokenizer=TOKENIZER_NAME,
+                vocab_file=VOCAB_FILE, max_length=self.max_length)
+
+
+def encode_batch(tokenizer: SubwordTokenizer, texts: tf.Tensor,
+                 max_length: int | None, padding_type: str = "post",
+                 trunc_type: str = "post") -> tf.Tensor:
+  """int32 [N, length] ids of a [N] string batch, padded with 0.
+
+  Without max_length the length is the batch's longest text, at least
+  `MIN_LENGTH`: a batch of short (or empty) texts still gives the course's
+  Conv1D(128, 5) one window.
+  """
+  ids = pad_ragged(tokenizer(texts), max_length, padding_type, trunc_type)
+  if max_length is not None:
+    return ids
+  short = tf.maximum(0, MIN_LENGTH - tf.shape(ids)[1])
+  return tf.pad(ids, [[0, 0], [0, short]])
+
+
+def classification_bundle(texts: Sequence[str], targets: np.ndarray,
+                          n_train: int, h: Mapping[str, Any],
+                          class_names: Sequence[str],
+                          labels: LabelEncoder | None = None) -> DataBundle:
+  """Learns the subword vocabulary on texts[:n_train] and batches the
+  first n_train texts for training, the rest for validation.
+
+  Args:
+    texts: training texts, then validation texts.
+    targets: one label per text.
+    n_train: how many of the first texts train.
+    h: vocab_size (target, padding included), max_length (None: per batch),
+      padding_type, trunc_type, batch_size, seed.
+    class_names: name per class id.
+    labels: the label encoder of string labels, saved beside the vocabulary.
+
+  Raises:
+    DataError: an empty training split, a bad size or padding argument.
+  """
+  batch_size = pipelines._positive_int(  # pylint: disable=protected-access
+      h["batch_size"], "batch_size")
+  if h["max_length"] is not None:
+    check_padding_args(h["max_length"], h["padding_type"], h["trunc_type"])
+  if n_train == 0:
+    raise DataError("the training split is empty; raise training_portion or "
+                    "provide more data.")
+  tokenizer = SubwordTokenizer.learn(texts[:n_train], h["vocab_size"])
+  strings = np.asarray(texts, dtype=object)
+  targets = np.asarray(targets)
+
+  def batches(rows: np.ndarray) -> tf.data.Dataset:
+    dataset = tf.data.Dataset.from_tensor_slices(
+        (tf.constant(strings[rows].tolist(), tf.string, [len(rows)]),
+         targets[rows])).batch(batch_size)
+    return dataset.map(
+        lambda t, y: (encode_batch(tokenizer, t, h["max_length"],
+                                   h["padding_type"], h["trunc_type"]), y),
+        num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+  def train(epoch: int) -> tf.data.Dataset:
+    return batches(pipelines.epoch_rng(h["seed"], epoch).permutation(n_train))
+
+  held_out = np.arange(n_train, len(targets))
+  info = SubwordInfo(
+      class_names=list(class_names), vocab_size=tokenizer.vocab_size,
+      tokenizer=tokenizer, total_words=tokenizer.vocab_size,
+      max_length=h["max_length"], padding_type=h["padding_type"],
+      trunc_type=h["trunc_type"], num_classes=len(class_names),
+      num_train=n_train, num_validation=len(held_out), label_encoder=labels,
+      sample_text=texts[0])
+  artifacts = {VOCAB_FILE: tokenizer.to_text(),
+               pipelines.CONFIG_FILE: json.dumps(info.encoder_config())}
+  if labels is not None:
+    artifacts[pipelines.LABELS_FILE] = labels.to_json()
+  return DataBundle(
+      train=train, validation=batches(held_out) if len(held_out) else None,
+      steps_per_epoch=math.ceil(n_train / batch_size), info=info,
+      artifacts=artifacts)
+
+
+def imdb_bundle(path, hparams: Mapping[str, Any], extract_dir=None
+                ) -> DataBundle:
+  """IMDB reviews on a learned subword vocabulary (the course's subwords8k).
+
+  The split is the word pipeline's (`pipelines.imdb_texts`): the test split
+  validates when the data has one, else the last (1 - training_portion) of
+  the seeded-shuffled train split.
+
+  Args:
+    path: the aclImdb folder or its .tar.gz/.tar.xz archive.
+    hparams: vocab_size (8185 by default), max_length (None: any length),
+      padding_type / trunc_type (used with max_length), batch_size, seed,
+      training_portion.
+    extract_dir: where to extract an archive (None: a temporary folder).
+
+  Returns:
+    int32 features (batch, length) and float32 0/1 labels (batch,).
+  """
+  h = dict(pipelines.COMMON_DEFAULTS, vocab_size=DEFAULT_VOCAB_SIZE,
+           max_length=None, padding_type="post", trunc_type="post",
+           training_portion=0.8, strip_html=True)
+  h.update({k: v for k, v in hparams.items() if k in h})
+  texts, labels, n_train = pipelines.imdb_texts(path, h, extract_dir)
+  return classification_bundle(texts, np.asarray(labels, np.float32),
+                               n_train, h, ["neg", "pos"])
+
+
+class SubwordInferenceEncoder:
+  """Encodes new text exactly as a subword bundle's training data was.
+
+  The subword twin of `pipelines.InferenceEncoder` (same attributes):
+
+    encoder = pipelines.load_inference_encoder(model_dir)
+    x = encoder.encode(["a new review"])      # int32 (1, length)
+  """
+
+  def __init__(self, tokenizer: SubwordTokenizer, config: Mapping[str, Any],
+               labels: LabelEncoder | None = None):
+    """Wraps the restored tokenizer, the saved config and label encoder."""
+    self.tokenizer = tokenizer
+    self.config = dict(config)
+    self.labels = labels
+
+  @property
+  def max_length(self) -> int | None:
+    """The model's input length; None when any length is accepted."""
+    value = self.config.get("max_length")
+    return None if value is None else int(value)
+
+  @property
+  def class_names(self) -> list[str]:
+    """Name per output id."""
+    return list(self.config.get("class_names", []))
+
+  def encode(self, texts: Sequence[str]) -> np.ndarray:
+    """int32 (len(texts), length): padded to the longest text, or cut and
+    padded to max_length, as in training."""
+    texts = list(texts)
+    if not texts:
+      return np.zeros([0, self.max_length or 1], np.int32)
+    return encode_batch(self.tokenizer, tf.constant(texts, tf.string),
+                        self.max_length, self.config["padding_type"],
+                        self.config["trunc_type"]).numpy()
+
+
+def load_encoder(model_dir: str, config: Mapping[str, Any],
+                 labels: LabelEncoder | None) -> SubwordInferenceEncoder:
+  """The encoder of a subword run from its vocabulary file in model_dir.
+
+  Raises:
+    FileNotFoundError: model_dir lacks the vocabulary file.
+    DataError: the file is not a subword vocabulary.
+  """
+  path = os.path.join(model_dir, config.get("vocab_file", VOCAB_FILE))
+  return SubwordInferenceEncoder(SubwordTokenizer.load(path), config, labels)
+
