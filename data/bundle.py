@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Callable, Mapping
 
+import numpy as np
 import tensorflow as tf
 
 
@@ -29,6 +30,50 @@ class DataInfo:
 
   class_names: list[str] = dataclasses.field(default_factory=list)
   vocab_size: int | None = None
+
+
+# The chain of epochs ends here; a run never gets this far.
+_LAST_EPOCH = 2**62
+
+
+class EpochData:
+  """`epoch -> dataset` whose epochs also chain into ONE dataset.
+
+  Built from `one_epoch(epoch)`, a function of an int64 scalar TENSOR (it
+  must be traceable: seeds and orders computed from the tensor), so that
+  `data(e)` and `data.epochs_from(e)` run the very same code, and the
+  chain yields exactly the batches of `data(e)`, `data(e + 1)`, ... The
+  trainer (engine.trainer.Trainer.fit) iterates the chain with one iterator
+  for the whole run instead of building a dataset and an iterator for every
+  epoch; a resume rebuilds the chain from the epoch and skips the batches
+  already trained on.
+
+  Example:
+    train = EpochData(lambda epoch: pairs.shuffle(1000, seed=epoch))
+    train(3)                 # epoch 3's batches
+    train.epochs_from(3)     # epochs 3, 4, 5, ... one after the other
+  """
+
+  def __init__(self, one_epoch: Callable[[tf.Tensor], tf.data.Dataset]):
+    self._one_epoch = one_epoch
+
+  def __call__(self, epoch: int) -> tf.data.Dataset:
+    return self._one_epoch(tf.constant(epoch, tf.int64))
+
+  def epochs_from(self, epoch: int) -> tf.data.Dataset:
+    """Every epoch from `epoch` on, one after the other."""
+    return tf.data.Dataset.range(epoch, _LAST_EPOCH).flat_map(self._one_epoch)
+
+
+def epoch_order_tensor(order_fn: Callable[[int], Any], epoch: tf.Tensor,
+                       count: int) -> tf.Tensor:
+  """`order_fn(epoch)` (a NumPy permutation of range(count)) for an epoch
+  given as a tensor: int64 [count], computed when the dataset runs, so an
+  `EpochData` keeps NumPy's seeded orders."""
+  order = tf.numpy_function(
+      lambda e: np.asarray(order_fn(int(e)), np.int64), [epoch], tf.int64,
+      stateful=False)
+  return tf.ensure_shape(order, [count])
 
 
 @dataclasses.dataclass

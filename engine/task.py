@@ -11,8 +11,8 @@ summaries; the controller (engine/trainer.py) compiles its steps into loops
 and drives them.
 
 Metrics are example-weighted SUM/count variables created in the strategy
-scope; `reset_metrics` and `result_tensors` are graph functions the
-controller calls eagerly between loops.
+scope; the controller compiles `reset_metrics` and `result_tensors` into its
+loop calls (before the first step and after the last).
 """
 
 from __future__ import annotations

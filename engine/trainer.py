@@ -8,9 +8,11 @@ computes one step). `fit` runs eagerly and calls the compiled inner loop
 (engine/loop.py) for `steps_per_loop` steps at a time. Around each call it
 writes scalars, checks the loss for NaN/Inf, prints progress and saves
 checkpoints. Step, epoch and step-in-epoch live only in variables (the
-checkpointed ones): the loop advances them in the graph and the controller
-reads them once per loop call, in the same graph call as the metrics. The
-same code runs on one device and under any tf.distribute strategy.
+checkpointed ones): the loop advances them in the graph and returns them,
+with the metrics, from the same graph call (which, at an epoch's start, also
+resets the metrics). Validation after the first epoch runs its counted
+batches on one iterator over the repeated dataset. The same code runs on one
+device and under any tf.distribute strategy.
 
 Create the model, optimizer and metrics inside `strategy.scope()`; the
 trainer builds the model and the optimizer's slots there too.
@@ -39,6 +41,9 @@ from engine.summaries import SummaryWriters, trace_graph
 from engine.task import Task, dummy_batch, features_of  # noqa: F401 (API)
 
 HISTORY_FILE = "history.json"
+# Default weight histograms: every this many epochs and at a fit's last
+# epoch (they cost more than a small model's whole epoch).
+HISTOGRAM_EPOCHS = 10
 _EVAL_ALL = 2**31 - 1
 
 
@@ -63,6 +68,8 @@ class FitRun:
   steps_per_epoch: int | None
   last_dataset: tf.data.Dataset | None = None
   repeating: Any = None  # one iterator over `last_dataset.repeat()`
+  chain: Any = None  # one iterator over `data_fn.epochs_from(...)`
+  validation_iterator: Any = None  # (batches per pass, repeating iterator)
   poisoned: bool = False  # the loss went NaN/Inf: save nothing more
 
   def finished(self, at: Position) -> bool:
@@ -91,7 +98,8 @@ class Trainer:
     steps_per_loop: training steps per compiled loop call.
     checkpoint_every: save every N steps (None: at the end only).
     summary_every: scalar summaries every N steps.
-    histogram_every: weight histograms every N steps (None: per epoch end).
+    histogram_every: weight histograms every N steps (None: at the end of
+      every HISTOGRAM_EPOCHS-th epoch and of the fit's last epoch).
     max_to_keep: checkpoints kept.
     progress_interval: seconds between mid-epoch progress lines.
     print_fn: where progress lines go; None silences them.
@@ -136,12 +144,12 @@ class Trainer:
         model_dir if distribute.is_chief(self.strategy) else None)
     self._checkpoint: RunCheckpoint | None = None
     self._max_to_keep = max_to_keep
-    self._train_loop = make_loop_fn(self._train_step)
-    self._eval_loop = make_loop_fn(self.task.eval_step)
+    # Reset (at an epoch's start) and read fold into the loop's graph call.
+    self._train_loop = make_loop_fn(self._train_step, self.task.reset_metrics,
+                                    self._read_tensors)
+    self._eval_loop = make_loop_fn(self.task.eval_step, self.task.reset_metrics,
+                                   self.task.metric_tensors)
     self._predict_fn = tf.function(self.task.predict_step)
-    self._reset_fn = tf.function(self.task.reset_metrics)
-    self._metric_fn = tf.function(self.task.metric_tensors)
-    self._read_fn = tf.function(self._read_tensors)
     self._graph_written = False
 
   # -- the task's parts, under their old names ------------------------------
@@ -226,33 +234,54 @@ class Trainer:
       tf.summary.scalar("step_loss", loss)
 
   def _read_tensors(self) -> dict[str, tf.Tensor]:
-    """Metrics, lr, examples seen and the position in ONE graph call."""
+    """Metrics, lr, examples seen and the position (the loop returns them)."""
     tensors = self.task.result_tensors()
     tensors["global_step"] = tf.identity(self.global_step)
     tensors["epoch"] = tf.identity(self.epoch)
     tensors["step_in_epoch"] = tf.identity(self.step_in_epoch)
     return tensors
 
-  def _read(self) -> tuple[Position, int, dict[str, float]]:
-    """(position, examples seen, metric logs incl. `lr`), one graph call."""
-    values = {k: v.numpy() for k, v in self._read_fn().items()}
+  def _read(self, tensors: Mapping[str, tf.Tensor]
+            ) -> tuple[Position, int, dict[str, float]]:
+    """(position, examples seen, metric logs incl. `lr`) from the values of
+    `_read_tensors` the loop call returned."""
+    values = {k: v.numpy() for k, v in tensors.items()}
     at = Position(int(values.pop("global_step")), int(values.pop("epoch")),
                   int(values.pop("step_in_epoch")))
     examples = int(values.pop("examples_seen"))
     return at, examples, {k: float(v) for k, v in values.items()}
 
-  def _metric_logs(self) -> dict[str, float]:
-    return {k: float(v.numpy()) for k, v in self._metric_fn().items()}
-
   # -- public API ---------------------------------------------------------------
 
   def evaluate(self, dataset: tf.data.Dataset) -> dict[str, float]:
     """Loss and metrics over the whole dataset (example-weighted)."""
+    return self._evaluate_batches(dataset)[1]
+
+  def _evaluate_batches(self, dataset: tf.data.Dataset
+                        ) -> tuple[int, dict[str, float]]:
+    """(batches in the dataset, metric logs) of one whole pass."""
     self.task.ensure_built(dataset.element_spec)
-    self._reset_fn()
     iterator = iter(distribute.distribute(self.strategy, dataset))
-    self._eval_loop(iterator, tf.constant(_EVAL_ALL))
-    return self._metric_logs()
+    ran, tensors = self._eval_loop(iterator, tf.constant(_EVAL_ALL),
+                                   tf.constant(True))
+    return int(ran), {k: float(v.numpy()) for k, v in tensors.items()}
+
+  def _validate(self, run: FitRun) -> dict[str, float]:
+    """Evaluates `run.validation`, after the first pass on ONE iterator.
+
+    The first pass counts the batches; later passes run exactly that many
+    on an iterator over the repeated dataset, which saves creating (and
+    tearing down) an iterator per epoch.
+    """
+    if run.validation_iterator is None:
+      batches, logs = self._evaluate_batches(run.validation)
+      run.validation_iterator = (batches, iter(distribute.distribute(
+          self.strategy, run.validation.repeat())))
+      return logs
+    batches, iterator = run.validation_iterator
+    _, tensors = self._eval_loop(iterator, tf.constant(batches, tf.int32),
+                                 tf.constant(True))
+    return {k: float(v.numpy()) for k, v in tensors.items()}
 
   def predict(self, dataset: tf.data.Dataset) -> np.ndarray:
     """Model outputs for every element, in order, as one array."""
@@ -278,7 +307,10 @@ class Trainer:
     Args:
       data_fn: epoch -> batched (x, y) dataset, deterministic per epoch.
         Returning the very same dataset object every epoch (full-batch
-        data) lets the loop keep one repeating iterator across epochs.
+        data) lets the loop keep one repeating iterator across epochs. A
+        data_fn with an `epochs_from(epoch)` method (data.bundle.EpochData:
+        the epochs chained into one dataset), given with steps_per_epoch
+        (which must then be exact), is iterated with ONE iterator per fit.
       epochs: number of passes over the data (ignored if train_steps set).
       train_steps: total step budget; the data is re-read epoch after
         epoch until it is spent.
@@ -323,8 +355,17 @@ class Trainer:
 
   def _epoch_iterator(self, run: FitRun, at: Position):
     """An iterator over the epoch's data, positioned after the batches done."""
-    dataset = run.data_fn(at.epoch)
     skip = at.step_in_epoch
+    epochs_from = getattr(run.data_fn, "epochs_from", None)
+    if epochs_from is not None and run.steps_per_epoch:
+      # Chained epochs (data.bundle.EpochData): one iterator for the run,
+      # each epoch taking steps_per_epoch batches of it.
+      if run.chain is None:
+        dataset = epochs_from(at.epoch)
+        run.chain = iter(distribute.distribute(
+            self.strategy, dataset.skip(skip) if skip else dataset))
+      return run.chain
+    dataset = run.data_fn(at.epoch)
     same = dataset is run.last_dataset and not skip
     run.last_dataset = dataset
     if same and run.steps_per_epoch:
@@ -345,13 +386,13 @@ class Trainer:
     start = at
     for hook in run.hooks:  # also when resuming mid-epoch: the lr of this epoch
       hook.on_epoch_begin(self, start.epoch)
-    self._reset_fn()
     started = time.monotonic()
     iterator = self._epoch_iterator(run, start)
-    result = LoopResult(0, start, {}, 0)
+    result = first = LoopResult(0, start, {}, 0)
     while True:
       num_steps = self._next_chunk(run, result.at)
-      result = self._run_loop(iterator, num_steps, result)
+      result = self._run_loop(iterator, num_steps, result,
+                              begin=result is first)
       problem = self._non_finite_loss(run, result)
       if problem:
         return result.at, problem
@@ -365,6 +406,8 @@ class Trainer:
       self._maybe_checkpoint(result)
       run.progress.maybe_mid_epoch(start.epoch, result.at.step,
                                    _without_lr(result.logs))
+    if result.ran < num_steps:
+      run.chain = None  # ran out: rebuild from the next epoch
     if not epoch_done:
       # The step budget ended mid-epoch: keep the data position.
       self._maybe_checkpoint(result)
@@ -384,19 +427,22 @@ class Trainer:
       n = min(n, max(run.steps_per_epoch - at.step_in_epoch, 1))
     return max(n, 1)
 
-  def _run_loop(self, iterator, num_steps: int,
-                previous: LoopResult) -> LoopResult:
-    """One compiled loop call, then one read of metrics and position."""
+  def _run_loop(self, iterator, num_steps: int, previous: LoopResult, *,
+                begin: bool = False) -> LoopResult:
+    """One compiled loop call that also reads metrics and position (and,
+    with `begin`, first resets the metrics: an epoch's first call)."""
     started = time.monotonic()
     with self.writers.writer("train").as_default(step=self.global_step):
       with tf.summary.record_if(self._record_predicate):
-        args = (iterator, tf.constant(num_steps, tf.int32))
+        args = (iterator, tf.constant(num_steps, tf.int32),
+                tf.constant(begin))
         if not self._graph_written:
-          ran = trace_graph(self.writers, "train", self._train_loop, *args)
+          ran, tensors = trace_graph(self.writers, "train", self._train_loop,
+                                     *args)
           self._graph_written = True
         else:
-          ran = self._train_loop(*args)
-    at, examples, logs = self._read()
+          ran, tensors = self._train_loop(*args)
+    at, examples, logs = self._read(tensors)
     seconds = max(time.monotonic() - started, 1e-9)
     result = LoopResult(int(ran), at, logs, examples)
     _check_advanced(previous.at, result)
@@ -454,14 +500,12 @@ class Trainer:
     epoch_scalars["learning_rate"] = logs["lr"]
     self.writers.scalars("train", epoch_scalars, step)
     if run.validation is not None:
-      val = self.evaluate(run.validation)
+      val = self._validate(run)
       logs.update({f"val_{k}": v for k, v in val.items()})
       self.writers.scalars("eval", val, step)
     self.epoch.assign_add(1)
     self.step_in_epoch.assign(0)
     run.history.append(epoch, logs)
-    if self.histogram_every is None:
-      self.writers.histograms("train", self.model, step)
     run.progress.epoch_end(epoch, step, logs, time.monotonic() - started)
     self._maybe_checkpoint(result)
     self._save_history(run.history)
@@ -469,7 +513,11 @@ class Trainer:
     for hook in run.hooks:
       if hook.on_epoch_end(self, epoch, logs) and stop is None:
         stop = hook.stop_reason
-    return Position(step, epoch + 1, 0), stop
+    after = Position(step, epoch + 1, 0)
+    if self.histogram_every is None and (
+        (epoch + 1) % HISTOGRAM_EPOCHS == 0 or stop or run.finished(after)):
+      self.writers.histograms("train", self.model, step)
+    return after, stop
 
   # -- history ------------------------------------------------------------------
 

@@ -88,21 +88,22 @@ def reduced(data, max_train: int | None, max_val: int | None,
   """The bundle's (train_fn, validation) capped to the reduced size.
 
   The same dataset object for every epoch stays one object, so the
-  trainer's repeating-iterator path for full-batch data still applies.
+  trainer's repeating-iterator path for full-batch data still applies;
+  uncapped, the bundle's own `train` (and its chained epochs) is kept.
   """
+  val = data.validation if validation else None
+  if val is not None and max_val:
+    val = val.take(max_val)
+  if not max_train:
+    return data.train, val
   capped = {}
 
   def train(epoch: int):
     dataset = data.train(epoch)
-    if not max_train:
-      return dataset
     if id(dataset) not in capped:
       capped[id(dataset)] = (dataset, dataset.take(max_train))
     return capped[id(dataset)][1]
 
-  val = data.validation if validation else None
-  if val is not None and max_val:
-    val = val.take(max_val)
   return train, val
 
 

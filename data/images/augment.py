@@ -43,6 +43,8 @@ from typing import Callable
 import numpy as np
 import tensorflow as tf
 
+from data.bundle import EpochData, epoch_order_tensor
+
 FILL_MODES = ("nearest", "constant", "reflect", "wrap")
 _SUBSEEDS = 7
 
@@ -339,7 +341,8 @@ def array_batches(images, labels, batch_size: int, *, seed: int = 0,
     rescale: factor applied after augmentation, or None.
 
   Returns:
-    `epoch -> tf.data.Dataset` of (float32 images, labels) batches.
+    `epoch -> tf.data.Dataset` of (float32 images, labels) batches, an
+    `EpochData` (its `epochs_from` chains the epochs into one dataset).
 
   Raises:
     ValueError: images not 4-D, or image and label counts differ.
@@ -355,6 +358,10 @@ def array_batches(images, labels, batch_size: int, *, seed: int = 0,
                      f"{labels.shape[0]} labels")
   count = int(images.shape[0])
 
+  # Traced once: each epoch's dataset calls this same graph function (the
+  # epoch is a tensor), instead of re-tracing the batch-making per epoch.
+  @tf.function(input_signature=[tf.TensorSpec([], tf.int64)] * 2 + [
+      tf.TensorSpec([None], tf.int64)])
   def make_batch(epoch, batch_index, indices):
     batch = tf.cast(tf.gather(images, indices), tf.float32)
     if augmentation is not None:
@@ -364,12 +371,17 @@ def array_batches(images, labels, batch_size: int, *, seed: int = 0,
       batch = batch * rescale
     return batch, tf.gather(labels, indices)
 
-  def for_epoch(epoch: int) -> tf.data.Dataset:
-    order = epoch_order(count, seed, epoch) if shuffle else np.arange(count)
-    dataset = tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
-    dataset = dataset.enumerate().map(
+  def order_of(epoch: tf.Tensor) -> tf.Tensor:
+    if not shuffle:
+      return tf.range(count, dtype=tf.int64)
+    return epoch_order_tensor(lambda e: epoch_order(count, seed, e), epoch,
+                              count)
+
+  def one_epoch(epoch: tf.Tensor) -> tf.data.Dataset:
+    dataset = tf.data.Dataset.from_tensor_slices(order_of(epoch))
+    dataset = dataset.batch(batch_size).enumerate().map(
         lambda index, indices: make_batch(epoch, index, indices),
         num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return dataset.prefetch(tf.data.AUTOTUNE)
 
-  return for_epoch
+  return EpochData(one_epoch)

@@ -19,7 +19,7 @@ from typing import Any, Mapping
 import numpy as np
 import tensorflow as tf
 
-from data.bundle import DataBundle, DataInfo
+from data.bundle import DataBundle, DataInfo, EpochData
 from data.errors import DataError
 from data.series.csv_reader import read_series_csv
 from data.series.synthetic import (PRESETS, noise, seasonal_pattern,
@@ -29,7 +29,7 @@ from data.series.windows import (batch_pairs, forecast_windows,
                                   windowed_dataset)
 
 __all__ = [
-    "PRESETS", "epoch_seed", "forecast_windows", "load_series", "noise",
+    "PRESETS", "epoch_seed", "epoch_seed_tensor", "forecast_windows", "load_series", "noise",
     "num_windows", "read_series_csv", "seasonal_pattern", "seasonality",
     "series_bundle", "split_series", "steps_per_epoch", "synthetic_series",
     "trend", "windowed_dataset",
@@ -37,6 +37,7 @@ __all__ = [
 
 DEFAULT_PRESET = "week1"
 DEFAULT_TRAIN_FRACTION = 0.8
+_SEED_MODULUS = 2**31 - 1
 SERIES_FILE = "series.json"
 
 
@@ -151,6 +152,16 @@ def epoch_seed(seed: int, epoch: int) -> int:
   return int(state[0] % (2**31 - 1))
 
 
+def epoch_seed_tensor(seed: int, epoch: tf.Tensor) -> tf.Tensor:
+  """A shuffle seed of (seed, epoch) computed in the graph (int64).
+
+  `epoch_seed`'s role for an epoch given as a tensor, as `EpochData` needs.
+  """
+  epoch = tf.cast(epoch, tf.int64)
+  return (tf.constant(int(seed) % _SEED_MODULUS, tf.int64) * 1_000_003
+          + epoch) % _SEED_MODULUS
+
+
 def series_bundle(hparams: Mapping[str, Any],
                   seq2seq: bool = False) -> DataBundle:
   """Windowed training and validation data for a forecasting model.
@@ -182,9 +193,11 @@ def series_bundle(hparams: Mapping[str, Any],
 
   train_pairs = window_pairs(x_train, window_size, seq2seq)
 
-  def train(epoch: int) -> tf.data.Dataset:
+  def one_epoch(epoch: tf.Tensor) -> tf.data.Dataset:
     return batch_pairs(train_pairs, batch_size, shuffle_buffer,
-                       seed=epoch_seed(seed, epoch))
+                       seed=epoch_seed_tensor(seed, epoch))
+
+  train = EpochData(one_epoch)
 
   validation = windowed_dataset(x_valid, window_size, batch_size,
                                 seq2seq=seq2seq, shuffle=False)

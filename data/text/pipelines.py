@@ -26,7 +26,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import tensorflow as tf
 
-from data.bundle import DataBundle
+from data.bundle import DataBundle, EpochData, epoch_order_tensor
 from data.errors import DataError
 from data.text import glove, ngrams, readers
 from data.text.labels import LabelEncoder
@@ -383,10 +383,18 @@ def _bundle(features: np.ndarray, targets: np.ndarray, n_train: int,
     raise DataError("the training split is empty; raise training_portion or "
                     "provide more data.")
 
-  def train(epoch: int) -> tf.data.Dataset:
-    order = epoch_rng(seed, epoch).permutation(n_train)
-    return tf.data.Dataset.from_tensor_slices(
-        (features[order], targets[order])).batch(batch_size)
+  with tf.init_scope(), tf.device("/CPU:0"):
+    train_features = tf.convert_to_tensor(features[:n_train])
+    train_targets = tf.convert_to_tensor(targets[:n_train])
+
+  def one_epoch(epoch: tf.Tensor) -> tf.data.Dataset:
+    order = epoch_order_tensor(
+        lambda e: epoch_rng(seed, e).permutation(n_train), epoch, n_train)
+    return tf.data.Dataset.from_tensor_slices(order).batch(batch_size).map(
+        lambda rows: (tf.gather(train_features, rows),
+                      tf.gather(train_targets, rows)))
+
+  train = EpochData(one_epoch)
 
   validation_ds = None
   if validation is not None and len(validation[1]):

@@ -207,3 +207,18 @@ def test_array_batches_augments_each_epoch_reproducibly():
   np.testing.assert_array_equal(first, next(iter(batches(0)))[0].numpy())
   assert not np.allclose(first, next(iter(batches(1)))[0].numpy())
   assert not np.allclose(first, images)
+
+
+def test_array_batches_chained_epochs_equal_each_epochs_dataset():
+  images = np.random.RandomState(0).randint(0, 255, (20, 6, 6, 1), np.uint8)
+  labels = np.arange(20, dtype=np.int32)
+  batches = augment.array_batches(
+      images, labels, 8, seed=3,
+      augmentation=augment.Augmentation(rotation_range=20))
+  chained = list(batches.epochs_from(2).take(9))
+  separate = [b for epoch in (2, 3, 4) for b in batches(epoch)]
+  assert len(separate) == 9
+  for (x, y), (x_want, y_want) in zip(chained, separate):
+    np.testing.assert_array_equal(y, y_want)
+    np.testing.assert_allclose(x, x_want, atol=1e-6)
+  assert not np.array_equal(separate[0][1], separate[3][1])  # reshuffled

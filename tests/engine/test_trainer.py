@@ -10,6 +10,7 @@ import pytest
 import tensorflow as tf
 from tensorboard.backend.event_processing import event_accumulator
 
+from data.bundle import EpochData
 from engine import hooks
 from engine.errors import CheckpointMismatchError, NonFiniteLossError
 from engine.modules.dense import Dense
@@ -121,6 +122,45 @@ def test_resume_mid_epoch_equals_uninterrupted(tmp_path):
   assert int(resumed.global_step.numpy()) == 8
   for a, b in zip(weights(full), weights(resumed)):
     testing.assert_allclose(a, b, atol=1e-6)
+
+
+def chained_data_fn(batch_size=4, n=10):
+  """data_fn's epochs as an EpochData (a tensor epoch seeds the shuffle)."""
+  x, y = make_data(n)
+  return EpochData(lambda epoch: tf.data.Dataset.from_tensor_slices(
+      (x, y)).shuffle(n, seed=100 + epoch,
+                      reshuffle_each_iteration=False).batch(batch_size))
+
+
+def test_chained_epochs_resume_mid_epoch_equals_per_epoch_datasets(tmp_path):
+  chained = chained_data_fn()
+  full = make_trainer(optimizer=Adam, lr=0.01)
+  full.fit(lambda epoch: chained(epoch), train_steps=8)  # no chain
+  first = make_trainer(model_dir=str(tmp_path), optimizer=Adam, lr=0.01,
+                       checkpoint_every=1)
+  first.fit(chained, train_steps=4, steps_per_epoch=3)
+  assert int(first.step_in_epoch.numpy()) == 1
+  resumed = make_trainer(model_dir=str(tmp_path), optimizer=Adam, lr=0.01,
+                         checkpoint_every=1)
+  history = resumed.fit(chained, train_steps=8, steps_per_epoch=3)
+  assert int(resumed.global_step.numpy()) == 8
+  assert history.epoch == [0, 1]
+  for a, b in zip(weights(full), weights(resumed)):
+    testing.assert_allclose(a, b, atol=1e-6)
+
+
+def test_validation_on_the_repeated_iterator_equals_a_fresh_evaluate():
+  trainer = make_trainer()
+  validation = data_fn(batch_size=3, shuffle=False)(0)  # 4 batches: 3,3,3,1
+  history = trainer.fit(chained_data_fn(), epochs=3, steps_per_epoch=3,
+                        validation=validation)
+  fresh = trainer.evaluate(validation)
+  assert len(history.history["val_loss"]) == 3
+  assert history.history["val_loss"][-1] == pytest.approx(fresh["loss"],
+                                                          rel=1e-6)
+  assert history.history["val_mae"][-1] == pytest.approx(fresh["mae"],
+                                                         rel=1e-6)
+  assert history.history["val_loss"][0] != history.history["val_loss"][-1]
 
 
 def test_resume_by_epochs_continues_history(tmp_path):
@@ -237,3 +277,16 @@ def test_jit_compiled_step_matches_plain_step():
   assert compiled.jit_compile
   for a, b in zip(weights(plain), weights(compiled)):
     testing.assert_allclose(a, b, atol=1e-5)
+
+
+def test_default_histograms_every_tenth_epoch_and_at_the_last(tmp_path):
+  trainer = make_trainer(model_dir=str(tmp_path), summary_every=1000)
+  trainer.fit(data_fn(), epochs=12)
+  steps = []
+  for path in glob.glob(os.path.join(tmp_path, "train",
+                                     "events.out.tfevents.*")):
+    acc = event_accumulator.EventAccumulator(
+        path, size_guidance={event_accumulator.TENSORS: 0})
+    acc.Reload()
+    steps += [e.step for e in acc.Tensors("_layers/0/w")]
+  assert sorted(steps) == [10 * 3, 12 * 3]  # 3 steps per epoch

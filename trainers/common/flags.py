@@ -120,7 +120,8 @@ def define_run_flags() -> None:
   flags.DEFINE_integer("summary_every", 100,
                        "Write scalar summaries every N steps.")
   flags.DEFINE_integer("histogram_every", None, "Write weight histograms "
-                       "every N steps (default: at each epoch end).")
+                       "every N steps (default: every 10th epoch's end and "
+                       "the last epoch's).")
   flags.DEFINE_string("target_metric", None, "Stop once this logged metric "
                       "reaches --target_value (e.g. accuracy, val_mae).")
   flags.DEFINE_float("target_value", None, "Threshold for --target_metric.")
