@@ -30,11 +30,13 @@ from engine.checkpoint import RunCheckpoint
 from engine.errors import NonFiniteLossError
 from engine.history import History
 from engine.hooks import Hook
+from engine.interrupt import GracefulInterrupt, TrainingInterrupted
 from engine.loop import make_loop_fn
 from engine.progress import Progress
 from engine.summaries import SummaryWriters, trace_graph
 
 HISTORY_FILE = "history.json"
+_INTERRUPTED = "interrupted"
 _EVAL_ALL = 2**31 - 1
 
 
@@ -130,6 +132,7 @@ class Trainer:
     self._graph_written = False
     self._steps_per_epoch: int | None = None
     self._poisoned = False
+    self._interrupt: GracefulInterrupt | None = None
 
   # -- building and restoring ----------------------------------------------
 
@@ -303,7 +306,8 @@ class Trainer:
           epochs: int | None = None, train_steps: int | None = None,
           validation: tf.data.Dataset | None = None,
           steps_per_epoch: int | None = None,
-          hooks: Iterable[Hook] = ()) -> History:
+          hooks: Iterable[Hook] = (),
+          interrupt: GracefulInterrupt | None = None) -> History:
     """Trains until `epochs` epochs or `train_steps` steps are done.
 
     Resumes from model_dir's newest checkpoint: at the same epoch and the
@@ -321,11 +325,15 @@ class Trainer:
       steps_per_epoch: batches per epoch, when known (for ETA and to avoid
         an empty loop call at the end of each epoch).
       hooks: epoch hooks (threshold stop, early stopping, lr schedule).
+      interrupt: polled after each loop call and epoch; once it holds a
+        signal, the step reached is saved and TrainingInterrupted raised.
 
     Returns:
       The History, including epochs from before a resume.
 
     Raises:
+      TrainingInterrupted: `interrupt` received a signal; the checkpoint,
+        history and summaries of the step reached are written.
       NonFiniteLossError: the loss became NaN/Inf; nothing is saved after
         that, so model_dir keeps the last good checkpoint.
     """
@@ -344,9 +352,12 @@ class Trainer:
     self._steps_per_epoch = steps_per_epoch
     self._poisoned = False
     self._last_dataset = self._repeating = None
+    self._interrupt = interrupt
     while not self._finished(epochs, train_steps):
       stop = self._run_epoch(data_fn, train_steps, validation, hooks,
                              history, progress)
+      if stop == _INTERRUPTED or (self._interrupted() and not stop):
+        self._stop_interrupted(history)
       if stop:
         history.stop_reason = stop
         self._say(stop)
@@ -404,6 +415,8 @@ class Trainer:
       if epoch_done or budget_done:
         break
       self._maybe_checkpoint(ran)
+      if self._interrupted():
+        return _INTERRUPTED
       progress.maybe_mid_epoch(epoch, self._step, _without_lr(logs))
     if not epoch_done:
       # The step budget ended mid-epoch: keep the data position.
@@ -512,6 +525,20 @@ class Trainer:
       if hook.on_epoch_end(self, epoch, logs) and stop is None:
         stop = hook.stop_reason
     return stop
+
+  # -- interruption -------------------------------------------------------------
+
+  def _interrupted(self) -> bool:
+    return self._interrupt is not None and self._interrupt.requested
+
+  def _stop_interrupted(self, history: History) -> None:
+    """Saves the step reached, history and summaries; raises."""
+    self._last_dataset = self._repeating = None
+    self.save()
+    self._save_history(history)
+    self.writers.flush()
+    raise TrainingInterrupted(self._interrupt.signal, self._step,
+                              self._epoch, self._step_in_epoch)
 
   # -- history ------------------------------------------------------------------
 

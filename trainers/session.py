@@ -17,6 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from engine import optimizers
+from engine.checkpoint import checkpoint_numbers
 from engine.trainer import Trainer
 from models import registry
 from trainers.cli import UsageError
@@ -182,7 +183,7 @@ def load_run(model_dir: str):
   if config is None:
     raise UsageError(f"--model_dir {model_dir} has no {CONFIG_FILE}; it was "
                      "not written by trainers.train")
-  if tf.train.latest_checkpoint(model_dir) is None:
+  if not checkpoint_numbers(model_dir):
     raise UsageError(f"--model_dir {model_dir} holds no checkpoint yet; "
                      "train first")
   recipe = registry.get(config["model"])

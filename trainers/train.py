@@ -51,9 +51,12 @@ def train(recipe, hparams, model_dir: str, strategy) -> dict:
       histogram_every=FLAGS.histogram_every, max_to_keep=FLAGS.max_to_keep)
   budget = ({"train_steps": FLAGS.train_steps} if FLAGS.train_steps
             else {"epochs": hparams["epochs"]})
-  history = trainer.fit(data.train, validation=data.validation,
-                        steps_per_epoch=data.steps_per_epoch,
-                        hooks=make_hooks(recipe, hparams, data), **budget)
+  from engine.interrupt import GracefulInterrupt
+  with GracefulInterrupt() as interrupt:
+    history = trainer.fit(data.train, validation=data.validation,
+                          steps_per_epoch=data.steps_per_epoch,
+                          hooks=make_hooks(recipe, hparams, data),
+                          interrupt=interrupt, **budget)
   result = {"model": recipe.name, "steps": trainer.steps_done,
             "epochs": trainer.epochs_done,
             "train": history.last(), "stop_reason": history.stop_reason,
