@@ -33,6 +33,7 @@ from engine.hooks import Hook
 from engine.interrupt import GracefulInterrupt, TrainingInterrupted
 from engine.loop import make_loop_fn
 from engine.progress import Progress
+from engine.step_random import step_random
 from engine.summaries import SummaryWriters, trace_graph
 
 HISTORY_FILE = "history.json"
@@ -73,6 +74,9 @@ class Trainer:
     jit_compile: compile each step's math (forward, backward, update) with
       XLA; applies on one replica only (the cross-replica all-reduce runs
       outside XLA).
+    seed: seed of the training step's random draws (dropout): each is a
+      stateless function of (seed, global step, replica), so a resumed run
+      draws what the uninterrupted one did.
   """
 
   def __init__(self, model, loss, optimizer, metrics: Sequence = (), *,
@@ -82,13 +86,15 @@ class Trainer:
                histogram_every: int | None = None, max_to_keep: int = 5,
                progress_interval: float = 10.0,
                print_fn: Callable[[str], None] | None = print,
-               on_nan: str = "raise", jit_compile: bool = False):
+               on_nan: str = "raise", jit_compile: bool = False,
+               seed: int = 0):
     _check_positive(steps_per_loop=steps_per_loop, summary_every=summary_every,
                     checkpoint_every=checkpoint_every,
                     histogram_every=histogram_every, max_to_keep=max_to_keep)
     if on_nan not in ("raise", "stop"):
       raise ValueError(f"on_nan must be 'raise' or 'stop', got {on_nan!r}")
     self.on_nan = on_nan
+    self.seed = seed
     self.strategy = strategy or tf.distribute.get_strategy()
     self.model, self.optimizer = model, optimizer
     self.loss_name = loss if isinstance(loss, str) else getattr(
@@ -209,7 +215,7 @@ class Trainer:
   def _replica_train_step(self, element):
     x, y = element[0], element[1]
     variables = self.model.trainable_variables
-    with tf.GradientTape() as tape:
+    with tf.GradientTape() as tape, step_random(self.seed, self.global_step):
       pred = self.model(x, training=True)
       per_example = self.loss_fn(y, pred)
       loss, reg = self._scaled_loss(per_example)

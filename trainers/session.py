@@ -165,6 +165,7 @@ def make_trainer(recipe: registry.Recipe, hparams: Mapping,
   with strategy.scope():
     model = recipe.build_model(hparams)
     optimizer = make_optimizer(recipe, hparams, optimizer_name)
+    trainer_kwargs.setdefault("seed", int(hparams.get("seed") or 0))
     return Trainer(model, registry.loss_name(recipe, hparams), optimizer,
                    list(recipe.metrics),
                    strategy=strategy, model_dir=model_dir, **trainer_kwargs)
