@@ -76,18 +76,7 @@ class RunCheckpoint:
       CheckpointMismatchError: the checkpoint does not fit these objects.
       CheckpointUnreadableError: checkpoint files exist, none is readable.
     """
-    path, skipped = newest_readable(self._directory)
-    self._skipped = [p for p, _ in skipped]
-    if skipped:
-      described = "; ".join(f"{os.path.basename(p)} ({why})"
-                            for p, why in skipped)
-      if path is None:
-        raise CheckpointUnreadableError(
-            f"no readable checkpoint in {self._directory}: {described}. "
-            "Restore the files, or rerun trainers.train with --overwrite to "
-            "discard them and start from step 0")
-      self._warn(f"warning: skipped unreadable checkpoint(s) {described}; "
-                 f"restoring {os.path.basename(path)}")
+    path = self._newest_readable(warn=True)
     if path is None:
       return None
     check_compatible(path, self._objects)
@@ -98,6 +87,39 @@ class RunCheckpoint:
       raise CheckpointMismatchError(
           f"checkpoint {path} does not match this run: "
           f"{' '.join(str(e).split())[:300]}") from None
+    return path
+
+  def check_latest(self) -> str | None:
+    """What restore_latest would restore, validated; changes nothing.
+
+    Compares the model's and the (built) optimizer's variables with the
+    checkpoint's, so a run can refuse before it writes anything.
+
+    Raises:
+      CheckpointMismatchError, CheckpointUnreadableError: as restore_latest.
+    """
+    path = self._newest_readable(warn=False)
+    if path is not None:
+      check_compatible(path, self._objects)
+      check_compatible(path, self._objects, key="optimizer",
+                       what="optimizer state (use the run's --optimizer)")
+    return path
+
+  def _newest_readable(self, warn: bool) -> str | None:
+    path, skipped = newest_readable(self._directory)
+    self._skipped = [p for p, _ in skipped]
+    if not skipped:
+      return path
+    described = "; ".join(f"{os.path.basename(p)} ({why})"
+                          for p, why in skipped)
+    if path is None:
+      raise CheckpointUnreadableError(
+          f"no readable checkpoint in {self._directory}: {described}. "
+          "Restore the files, or rerun trainers.train with --overwrite to "
+          "discard them and start from step 0")
+    if warn:
+      self._warn(f"warning: skipped unreadable checkpoint(s) {described}; "
+                 f"restoring {os.path.basename(path)}")
     return path
 
   def save(self, step: int) -> str:
@@ -265,23 +287,27 @@ def saved_shapes(path: str, prefix: str) -> dict[str, tuple]:
   return shapes
 
 
-def check_compatible(path: str, objects: dict[str, Any]) -> None:
+def check_compatible(path: str, objects: dict[str, Any], key: str = "model",
+                     what: str = "model") -> None:
   """Raises CheckpointMismatchError naming what differs from the model.
 
-  Compares the variables of `objects["model"]` with those saved under
-  `model/` in the checkpoint at `path`: shapes, missing and extra entries.
+  Compares the variables of `objects[key]` with those saved under `key/`
+  in the checkpoint at `path`: shapes, missing and extra entries. An
+  optimizer is compared only once built (its slots exist then).
   """
-  model = objects.get("model")
-  if model is None or not isinstance(model, tf.Module):
+  module = objects.get(key)
+  if module is None or not isinstance(module, tf.Module):
     return
-  ours = variable_shapes(model, "model")
-  theirs = saved_shapes(path, "model")
+  if key != "model" and not getattr(module, "built", True):
+    return
+  ours = variable_shapes(module, key)
+  theirs = saved_shapes(path, key)
   problems = describe_mismatch(ours, theirs)
   if problems:
     raise CheckpointMismatchError(
-        f"checkpoint {path} holds a different model: {'; '.join(problems)}. "
-        "Use another --model_dir, or the model the checkpoint was made with; "
-        "nothing on disk was changed")
+        f"checkpoint {path} holds a different {what}: "
+        f"{'; '.join(problems)}. Use another --model_dir, or the model the "
+        "checkpoint was made with; nothing on disk was changed")
 
 
 def describe_mismatch(ours: dict[str, tuple], theirs: dict[str, tuple]

@@ -19,6 +19,9 @@ common_flags.define_model_flag()
 common_flags.define_model_dir_flag()
 common_flags.define_hparam_flags()
 common_flags.define_run_flags()
+flags.DEFINE_bool("overwrite", False, "Discard checkpoints in --model_dir "
+                  "that cannot be read instead of refusing to run (the run "
+                  "then starts from the newest readable one, or step 0).")
 FLAGS = flags.FLAGS
 
 
@@ -37,18 +40,31 @@ def make_hooks(recipe, hparams, data):
   return result
 
 
-def train(recipe, hparams, model_dir: str, strategy) -> dict:
-  """Runs training and returns what goes into metrics.json."""
-  from trainers import session
+def train(recipe, hparams, model_dir: str, strategy, lock) -> dict:
+  """Runs training and returns what goes into metrics.json.
+
+  Everything is validated (data, artifacts, the checkpoint against the
+  model and optimizer) before `lock` is taken and model_dir is written.
+  """
+  from engine import checkpoint as checkpoint_lib
+  from trainers import run_checks, session
   data = recipe.make_data(hparams)
-  session.write_config(model_dir, recipe.name, hparams)
-  session.write_artifacts(model_dir, data.artifacts)
+  run_checks.check_artifacts_unchanged(model_dir, data.artifacts)
   trainer = session.make_trainer(
       recipe, hparams, strategy, model_dir, FLAGS.optimizer,
       steps_per_loop=FLAGS.steps_per_loop,
       checkpoint_every=FLAGS.checkpoint_every,
       summary_every=FLAGS.summary_every,
       histogram_every=FLAGS.histogram_every, max_to_keep=FLAGS.max_to_keep)
+  trainer.build(data.train(0).element_spec)
+  if not FLAGS.overwrite:
+    trainer.checkpoint.check_latest()
+  lock.acquire()
+  if FLAGS.overwrite:
+    checkpoint_lib.discard_unreadable(model_dir)
+    trainer.checkpoint.check_latest()
+  session.write_config(model_dir, recipe.name, hparams)
+  session.write_artifacts(model_dir, data.artifacts)
   budget = ({"train_steps": FLAGS.train_steps} if FLAGS.train_steps
             else {"epochs": hparams["epochs"]})
   from engine.interrupt import GracefulInterrupt
@@ -66,6 +82,16 @@ def train(recipe, hparams, model_dir: str, strategy) -> dict:
   return result
 
 
+class _NoLock:
+  """Workers other than the chief share the chief's lock."""
+
+  def acquire(self) -> None:
+    pass
+
+  def release(self) -> None:
+    pass
+
+
 def main(argv):
   if len(argv) > 1:
     raise cli.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
@@ -76,10 +102,16 @@ def main(argv):
   recipe, hparams = session.recipe_and_hparams(
       FLAGS.model, common_flags.hparam_overrides(), FLAGS.seed,
       FLAGS.deterministic)
-  model_dir = FLAGS.model_dir or os.path.join("runs", recipe.name)
+  model_dir = os.path.abspath(os.path.expanduser(
+      FLAGS.model_dir or os.path.join("runs", recipe.name)))
   session.check_model_dir(model_dir, recipe.name)
-  result = train(recipe, hparams, model_dir, strategy)
-  path = session.update_metrics_file(model_dir, "train", result)
+  from engine.run_lock import RunLock
+  lock = RunLock(model_dir) if distribute.is_chief(strategy) else _NoLock()
+  try:
+    result = train(recipe, hparams, model_dir, strategy, lock)
+    path = session.update_metrics_file(model_dir, "train", result)
+  finally:
+    lock.release()
   final = result.get("validation") or result["train"]
   print(f"done: {result['steps']} steps, {result['epochs']} epochs; "
         + " - ".join(f"{k} {v:.4g}" for k, v in final.items())
