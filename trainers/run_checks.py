@@ -85,11 +85,35 @@ def check_artifacts_unchanged(model_dir: str,
     if not os.path.exists(path):
       continue
     with open(path, encoding="utf-8") as f:
-      if f.read() != text:
+      if not same_artifact(f.read(), text):
         raise UsageError(
             f"this data would replace {path}, which the trained checkpoint "
             f"in {model_dir} depends on (a different --data_path?); use the "
             "run's own data, or another --model_dir (nothing was changed)")
+
+
+def _normalised(value: Any) -> Any:
+  """JSON with JSON-in-strings parsed too (Keras's tokenizer nests it)."""
+  if isinstance(value, str) and value[:1] in ("{", "["):
+    try:
+      return _normalised(json.loads(value))
+    except json.JSONDecodeError:
+      return value
+  if isinstance(value, dict):
+    return {k: _normalised(v) for k, v in value.items()}
+  if isinstance(value, list):
+    return [_normalised(v) for v in value]
+  return value
+
+
+def same_artifact(old: str, new: str) -> bool:
+  """Equal texts, or JSON equal up to key order (set-ordered counts)."""
+  if old == new:
+    return True
+  try:
+    return _normalised(json.loads(old)) == _normalised(json.loads(new))
+  except json.JSONDecodeError:
+    return False
 
 
 def absolute_paths(hparams: dict) -> dict:

@@ -40,6 +40,13 @@ def test_changed_artifact_of_a_trained_run_is_refused(tmp_path):
       str(tmp_path), {"tokenizer.json": '{"the": 1}'})
 
 
+def test_artifacts_equal_up_to_json_key_order_are_the_same():
+  assert run_checks.same_artifact('{"a": "{\\"x\\": 1, \\"y\\": 2}"}',
+                                  '{"a": "{\\"y\\": 2, \\"x\\": 1}"}')
+  assert not run_checks.same_artifact('{"w": {"the": 1}}', '{"w": {"a": 1}}')
+  assert not run_checks.same_artifact("the\na", "a\nthe")
+
+
 def test_paths_become_absolute_with_tilde_expanded():
   hparams = run_checks.absolute_paths(
       {"data_path": "~/x.csv", "validation_dir": "val", "epochs": 3})
