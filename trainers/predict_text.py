@@ -91,9 +91,11 @@ def main(argv):
   ids = encoder.encode(sentences)
   outputs = trainer.predict(
       tf.data.Dataset.from_tensor_slices(ids).batch(FLAGS.batch_size))
-  for sentence, (name, probability) in zip(
-      sentences, class_and_probability(outputs, encoder.class_names)):
-    print(f"{name}\t{probability:.4f}\t{sentence}")
+  from trainers.text_predictions import known_words, prediction_line
+  counts = known_words(ids, encoder.tokenizer.oov_index)
+  for sentence, known, (name, probability) in zip(
+      sentences, counts, class_and_probability(outputs, encoder.class_names)):
+    print(prediction_line(name, probability, sentence, int(known)))
 
 
 if __name__ == "__main__":
