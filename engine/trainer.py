@@ -411,6 +411,7 @@ class Trainer:
     while True:
       num_steps = self._next_chunk(train_steps)
       ran, logs = self._run_loop(iterator, num_steps)
+      progress.warmed_up(self._step)
       problem = self._non_finite_loss(logs["loss"])
       if problem:
         return problem
