@@ -19,3 +19,7 @@ class CheckpointUnreadableError(EngineUserError):
 
 class CheckpointSaveError(EngineUserError):
   """A checkpoint could not be written (disk full, read-only directory)."""
+
+
+class InputTooSmallError(EngineUserError):
+  """An input's spatial size is smaller than a layer's window."""

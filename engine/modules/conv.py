@@ -8,6 +8,7 @@ import tensorflow as tf
 
 from engine.modules.basic import float_input
 from engine.modules.kernel_layer import KernelLayer
+from engine.modules.window_check import check_window_fits
 
 
 def int_tuple(owner: str, arg: str, value: int | Sequence[int], n: int
@@ -87,6 +88,9 @@ class _Conv(KernelLayer):
     if self.padding == "causal":
       x = self._left_pad(x)
       padding = "VALID"
+    check_window_fits(self.name, x, [
+        d * (k - 1) + 1 for d, k in zip(self.dilation_rate, self.kernel_size)],
+                      padding)
     return self._finish(tf.nn.convolution(
         x, self.w, strides=self.strides, padding=padding,
         dilations=self.dilation_rate))
