@@ -105,7 +105,8 @@ def _guard(main):
             file=sys.stderr, flush=True)
       sys.exit(e.exit_status)
     except KeyboardInterrupt:
-      print("interrupted before training started; nothing was saved",
+      print("interrupted by SIGINT outside the training loop; nothing "
+            "more was saved",
             file=sys.stderr, flush=True)
       sys.exit(exit_status(2))
   return guarded

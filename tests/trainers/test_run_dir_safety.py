@@ -142,3 +142,19 @@ def test_empty_model_dir_and_a_file_as_model_dir_are_one_line(tmp_path):
   a_file = tmp_path / "file"
   a_file.write_text("x")
   one_error_line(train(a_file), "is a file")
+
+
+def test_evaluate_falls_back_past_a_truncated_newest_checkpoint(finished,
+                                                                tmp_path):
+  model_dir = tmp_path / "copy"
+  subprocess.run(["cp", "-r", str(finished), str(model_dir)], check=True)
+  assert train(model_dir, "--epochs=2").returncode == 0
+  newest = next(model_dir.glob("ckpt-62.data-*"))
+  with open(newest, "r+b") as f:
+    f.truncate(os.path.getsize(newest) // 2)
+  result = testing.run_binary("trainers.evaluate", f"--model_dir={model_dir}")
+  assert result.returncode == 0, result.stderr
+  warnings = [l for l in result.stderr.splitlines() if l.strip()]
+  assert len(warnings) == 1 and "ckpt-62" in warnings[0], result.stderr
+  assert "restoring ckpt-31" in warnings[0]
+  assert "at step 31 " in result.stdout
