@@ -41,6 +41,7 @@ def finish(workers) -> None:
     assert worker.returncode == 0, err
 
 
+@pytest.mark.timeout(1800)
 @pytest.mark.skipif(
     not os.environ.get("TFPRACTICE_SLOW_TESTS"),
     reason="six multi-worker processes (minutes on 2 cores); set "
