@@ -10,24 +10,18 @@ from __future__ import annotations
 
 from absl import flags
 
-from trainers import cli
-from trainers import flags as common_flags
+from trainers.common import cli
+from trainers.common import flags as common_flags
 
 common_flags.define_model_dir_flag(required=True)
 FLAGS = flags.FLAGS
 
 
-def confusion_report(recipe, trainer, dataset, model_dir, class_names
-                     ) -> dict:
-  """A classifier's confusion matrix and class names ({} otherwise)."""
-  from models.vision import confusion_report as report
-  return report(recipe, trainer, dataset, model_dir, class_names)
-
-
 def main(argv):
   if len(argv) > 1:
     raise cli.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-  from trainers import session
+  from trainers.common import reports
+  from trainers.common import session
   recipe, hparams = session.load_run(FLAGS.model_dir)
   data = recipe.make_data(hparams)
   trainer = session.restored_trainer(recipe, hparams, FLAGS.model_dir,
@@ -37,14 +31,15 @@ def main(argv):
   metrics = trainer.evaluate(dataset)
   result = {"split": split, "step": int(trainer.global_step.numpy()),
             **metrics}
-  confusion = confusion_report(recipe, trainer, dataset, FLAGS.model_dir,
-                               data.extras.get("class_names"))
+  confusion = reports.confusion_report(recipe, trainer, dataset,
+                                       FLAGS.model_dir,
+                                       data.info.class_names)
   result.update(confusion)
   path = session.update_metrics_file(FLAGS.model_dir, "evaluate", result)
   print(f"{recipe.name} at step {result['step']} on the {split} split: "
         + " - ".join(f"{k} {v:.4g}" for k, v in metrics.items()))
   if confusion:
-    from models.vision import format_confusion
+    from engine.classification import format_confusion
     print(format_confusion(confusion))
   print(f"written to {path}")
 

@@ -14,13 +14,10 @@ printed class.
 
 from __future__ import annotations
 
-from typing import Sequence
-
-import numpy as np
 from absl import flags
 
-from trainers import cli
-from trainers import flags as common_flags
+from trainers.common import cli
+from trainers.common import flags as common_flags
 
 common_flags.define_model_dir_flag(required=True)
 flags.DEFINE_integer("batch_size", 256, "Sentences per inference batch.")
@@ -29,56 +26,20 @@ flags.register_validator("batch_size", lambda v: v > 0,
 FLAGS = flags.FLAGS
 
 
-def class_and_probability(outputs: np.ndarray, class_names: Sequence[str]
-                          ) -> list[tuple[str, float]]:
-  """(class name, probability) per row of model outputs.
-
-  Args:
-    outputs: (n, 1) sigmoid probabilities of class 1, or (n, k) softmax
-      probabilities.
-    class_names: name per class id.
-
-  Returns:
-    One pair per row.
-  """
-  outputs = np.asarray(outputs, np.float64).reshape(len(outputs), -1)
-  result = []
-  for row in outputs:
-    if row.shape[0] == 1:
-      positive = row[0] >= 0.5
-      result.append((class_names[int(positive)],
-                     float(row[0] if positive else 1.0 - row[0])))
-    else:
-      best = int(np.argmax(row))
-      name = class_names[best] if best < len(class_names) else ""
-      result.append((name or f"class {best}", float(row[best])))
-  return result
-
-
 def restore_classifier(model_dir: str):
   """(recipe, InferenceEncoder, Trainer) of the classification run.
 
   Raises:
     UsageError: no trained run, or a run that is not a text classifier.
   """
-  import tensorflow as tf
-  from data.text import pipelines
-  from trainers import session
-  recipe, hparams = session.load_run(model_dir)
-  try:
-    encoder = pipelines.load_inference_encoder(model_dir)
-  except FileNotFoundError:
+  from trainers.common import restore
+  run = restore.restore_text_run(model_dir, "trainers.predict_text",
+                                 "a text classifier")
+  if not run.encoder.class_names:
     raise cli.UsageError(
-        f"--model_dir {model_dir} holds model {recipe.name!r}, which has no "
-        f"saved tokenizer; trainers.predict_text needs a text classifier "
-        f"run") from None
-  if not encoder.class_names:
-    raise cli.UsageError(
-        f"model {recipe.name!r} in {model_dir} is a text generator, not a "
-        f"classifier; use trainers.generate for it")
-  spec = (tf.TensorSpec([None, encoder.max_length], tf.int32), None)
-  trainer = session.restored_trainer(recipe, hparams, model_dir, spec)
-  return recipe, encoder, trainer
+        f"model {run.recipe.name!r} in {model_dir} is a text generator, not "
+        f"a classifier; use trainers.generate for it")
+  return run.recipe, run.encoder, run.trainer
 
 
 def main(argv):
@@ -87,6 +48,7 @@ def main(argv):
     raise cli.UsageError('give sentences to classify after the flags, e.g. '
                          'trainers.predict_text --model_dir=D "great film"')
   import tensorflow as tf
+  from engine import classification
   _, encoder, trainer = restore_classifier(FLAGS.model_dir)
   ids = encoder.encode(sentences)
   outputs = trainer.predict(
@@ -94,7 +56,8 @@ def main(argv):
   from trainers.text_predictions import known_words, prediction_line
   counts = known_words(ids, encoder.tokenizer.oov_index)
   for sentence, known, (name, probability) in zip(
-      sentences, counts, class_and_probability(outputs, encoder.class_names)):
+      sentences, counts,
+      classification.decode(outputs, encoder.class_names)):
     print(prediction_line(name, probability, sentence, int(known)))
 
 

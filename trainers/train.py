@@ -12,8 +12,8 @@ import os
 
 from absl import flags
 
-from trainers import cli  # noqa: F401  (quiets TF logs before TF loads)
-from trainers import flags as common_flags
+from trainers.common import cli  # noqa: F401  (quiets TF logs before TF loads)
+from trainers.common import flags as common_flags
 
 common_flags.define_model_flag()
 common_flags.define_model_dir_flag()
@@ -46,12 +46,14 @@ def train(recipe, hparams, model_dir: str, strategy, lock) -> dict:
   Everything is validated (data, artifacts, the checkpoint against the
   model and optimizer) before `lock` is taken and model_dir is written.
   """
+  from data.bundle import model_hparams
   from engine import checkpoint as checkpoint_lib
-  from trainers import run_checks, session
+  from trainers.common import run_checks, session
   data = recipe.make_data(hparams)
+  hparams = model_hparams(hparams, data.info)
   run_checks.check_artifacts_unchanged(model_dir, data.artifacts)
   trainer = session.make_trainer(
-      recipe, hparams, strategy, model_dir, FLAGS.optimizer,
+      recipe, hparams, strategy, model_dir, FLAGS.optimizer, data.info,
       steps_per_loop=FLAGS.steps_per_loop,
       checkpoint_every=FLAGS.checkpoint_every,
       summary_every=FLAGS.summary_every,
@@ -65,6 +67,7 @@ def train(recipe, hparams, model_dir: str, strategy, lock) -> dict:
     trainer.checkpoint.check_latest()
   session.write_config(model_dir, recipe.name, hparams)
   session.write_artifacts(model_dir, data.artifacts)
+  session.write_input_spec(model_dir, data.element_spec)
   budget = ({"train_steps": FLAGS.train_steps} if FLAGS.train_steps
             else {"epochs": hparams["epochs"]})
   from engine.interrupt import GracefulInterrupt
@@ -98,7 +101,7 @@ def main(argv):
   from engine import distribute
   # First: a multi-worker strategy must exist before any TF op runs.
   strategy = distribute.get_strategy(FLAGS.strategy)
-  from trainers import session
+  from trainers.common import session
   recipe, hparams = session.recipe_and_hparams(
       FLAGS.model, common_flags.hparam_overrides(), FLAGS.seed,
       FLAGS.deterministic)

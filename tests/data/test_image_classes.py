@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from data import image_folder
+from data.images import image_folder
 from data.errors import DataError
 
 
@@ -47,4 +47,4 @@ def test_class_of_only_broken_files_is_named(tmp_path):
 def test_two_usable_classes_pass(tmp_path):
   write_png(tmp_path / "cats" / "0.png")
   write_png(tmp_path / "dogs" / "0.png", seed=1)
-  assert bundle(tmp_path).extras["class_names"] == ["cats", "dogs"]
+  assert bundle(tmp_path).info.class_names == ["cats", "dogs"]

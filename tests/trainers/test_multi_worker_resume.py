@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from tests import testing
-from tests.test_distribute import _free_ports
+from tests.engine.test_distribute import _free_ports
 from tests.trainers.test_interrupt_binary import final_weights, global_step
 
 ARGS = ("-m", "trainers.train", "--model=linear_regression", "--epochs=300",

@@ -1,4 +1,4 @@
-"""trainers.run_checks: run files, artifacts, paths, hyper-parameter values."""
+"""trainers.common.run_checks: run files, artifacts, paths, hyper-parameter values."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from trainers import run_checks
-from trainers.cli import UsageError
+from trainers.common import run_checks
+from trainers.common.cli import UsageError
 
 
 @pytest.mark.parametrize("name, text", [
