@@ -51,7 +51,6 @@ def train(recipe, hparams, model_dir: str, strategy, lock) -> dict:
   from trainers.common import run_checks, session
   data = recipe.make_data(hparams)
   hparams = model_hparams(hparams, data.info)
-  run_checks.check_artifacts_unchanged(model_dir, data.artifacts)
   trainer = session.make_trainer(
       recipe, hparams, strategy, model_dir, FLAGS.optimizer, data.info,
       steps_per_loop=FLAGS.steps_per_loop,
@@ -61,6 +60,7 @@ def train(recipe, hparams, model_dir: str, strategy, lock) -> dict:
   trainer.build(data.train(0).element_spec)
   if not FLAGS.overwrite:
     trainer.checkpoint.check_latest()
+  run_checks.check_artifacts_unchanged(model_dir, data.artifacts)
   lock.acquire()
   if FLAGS.overwrite:
     checkpoint_lib.discard_unreadable(model_dir)

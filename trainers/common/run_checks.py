@@ -88,8 +88,9 @@ def check_artifacts_unchanged(model_dir: str,
       if not same_artifact(f.read(), text):
         raise UsageError(
             f"this data would replace {path}, which the trained checkpoint "
-            f"in {model_dir} depends on (a different --data_path?); use the "
-            "run's own data, or another --model_dir (nothing was changed)")
+            f"in {model_dir} depends on (another --data_path, or a "
+            "hyper-parameter that changes the data?); use the run's own "
+            "settings, or another --model_dir (nothing was changed)")
 
 
 def _normalised(value: Any) -> Any:
