@@ -105,6 +105,14 @@ _ENTRIES = (
           manual="download sign_mnist_train.csv and sign_mnist_test.csv "
                  "from https://www.kaggle.com/datasets/datamunge/"
                  "sign-language-mnist"),
+    # Transfer learning (course 2 week 3): Keras's InceptionV3 weights.
+    Entry("inception-v3-notop",
+          "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5",
+          "https://storage.googleapis.com/tensorflow/keras-applications/"
+          "inception_v3/inception_v3_weights_tf_dim_ordering_tf_kernels_"
+          "notop.h5", md5="bcbd6486424b2319ff4ef7d526e38f63",
+          checksum_note="md5: the file_hash keras.applications.InceptionV3 "
+                        "checks (Keras publishes no sha256)"),
     # Natural language processing (course 3).
     Entry("bbc-text", "bbc-text.csv", _LMORONEY + "bbc-text.csv",
           checksum_note=_NO_SHA + " (a GitHub copy has sha256 fdaee0f7451cd8db"

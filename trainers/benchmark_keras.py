@@ -63,6 +63,8 @@ def keras_layer(layer):
     return keras.layers.Bidirectional(
         _recurrent(layer.forward_layer),
         backward_layer=_recurrent(layer.backward_layer, go_backwards=True))
+  if hasattr(layer, "block_outputs"):   # models.inception.InceptionV3
+    return _keras_inception(layer)
   if isinstance(layer, basic.Flatten):
     return keras.layers.Flatten()
   if isinstance(layer, basic.Dropout):
@@ -78,6 +80,25 @@ def keras_layer(layer):
   raise TypeError(f"the benchmark has no Keras twin for {type(layer).__name__}")
 
 
+def _keras_inception(layer):
+  """Keras's InceptionV3 cut like `layer`; `layer` takes its weights, so
+  both sides start equal (frozen like ours when ours is frozen)."""
+  import os
+  import tempfile
+  from data import keras_weights
+  from engine import weight_transfer
+  full = keras.applications.InceptionV3(
+      weights=None, include_top=False, input_shape=layer.input_shape)
+  base = keras.Model(full.input, full.get_layer(layer.cut_at).output)
+  with tempfile.TemporaryDirectory() as tmp:
+    path = os.path.join(tmp, "base.weights.h5")
+    full.save_weights(path)
+    weight_transfer.assign_keras_layers(
+        layer, keras_weights.read_layers(path), allow_extra=True)
+  base.trainable = bool(layer.trainable_variables)
+  return base
+
+
 def engine_weights(layer) -> list:
   """Layer weights in Keras's order (kernel, recurrent kernel, bias)."""
   if isinstance(layer, wrappers.Bidirectional):
@@ -85,6 +106,8 @@ def engine_weights(layer) -> list:
             + engine_weights(layer.backward_layer))
   if isinstance(layer, embed.Embedding):
     return [layer.embeddings.numpy()]
+  if hasattr(layer, "block_outputs"):
+    return []   # set the other way round by _keras_inception
   names = ("w", "u", "b")
   return [getattr(layer, n).numpy() for n in names
           if getattr(layer, n, None) is not None]

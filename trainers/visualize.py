@@ -4,7 +4,8 @@ r"""Shows what a vision model sees: `python -m trainers.visualize`.
 
 The course's "visualizing intermediate representations": the image goes
 through the restored model and every Conv2D and MaxPool2D output is
-written as a TensorBoard image (one grid per layer, one tile per channel,
+written as a TensorBoard image (one grid per layer, one tile per channel;
+for a transfer model one grid per Inception block, stem to mixedN;
 each channel standardised like the course's notebook: (x - mean) / std *
 64 + 128, clipped to 0..255). The first convolution's filters are written
 too, each scaled to 0..1. Everything goes to model_dir/visualize/:
@@ -87,6 +88,13 @@ def write_visualization(model, image, writers, step: int, zoom: int
   tags, filter_tag, filter_count = [], None, 0
   for index, (layer, output) in enumerate(
       model.intermediate_outputs(image, training=False)):
+    if hasattr(layer, "block_outputs"):   # a multi-block base: per block
+      for block, block_output in layer.block_outputs(image):
+        tag = f"feature_maps/{index:02d}_{layer.name}_{block}"
+        writers.images(LOG_SUBDIR, tag, feature_grid(block_output[0].numpy()),
+                       step)
+        tags.append(tag)
+      continue
     if not isinstance(layer, (Conv2D, MaxPool2D)):
       continue
     tag = f"feature_maps/{index:02d}_{layer.name}"

@@ -1,4 +1,4 @@
-"""Pooling: windowed max pooling and global average/max pooling."""
+"""Pooling: windowed max/average pooling and global average/max pooling."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ from engine.modules.conv import int_tuple
 from engine.modules.window_check import check_window_fits
 
 
-class _MaxPool(Module):
-  """Shared N-d max pooling over channels-last inputs."""
+class _WindowPool(Module):
+  """Shared N-d windowed pooling (max by default) over channels-last inputs."""
 
   _RANK = 0
+  _OP = staticmethod(tf.nn.max_pool)
 
   def __init__(self, pool_size, strides, padding, name):
     super().__init__(name=name)
@@ -29,7 +30,7 @@ class _MaxPool(Module):
     self.padding = padding
 
   def __call__(self, x, training: bool = False) -> tf.Tensor:
-    """Max over each window; `training` is accepted and ignored."""
+    """Pools each window; `training` is accepted and ignored."""
     x = tf.convert_to_tensor(x)
     rank = self._RANK + 2
     if x.shape.rank != rank:
@@ -37,11 +38,11 @@ class _MaxPool(Module):
           f"{self.name}: expects rank-{rank} inputs (batch, "
           f"{'spatial, ' * self._RANK}channels), got shape {x.shape}.")
     check_window_fits(self.name, x, self.pool_size, self.padding)
-    return tf.nn.max_pool(x, ksize=self.pool_size, strides=self.strides,
-                          padding=self.padding.upper())
+    return self._OP(x, ksize=self.pool_size, strides=self.strides,
+                    padding=self.padding.upper())
 
 
-class MaxPool1D(_MaxPool):
+class MaxPool1D(_WindowPool):
   """Max pooling over (batch, steps, channels).
 
   Example:
@@ -68,7 +69,7 @@ class MaxPool1D(_MaxPool):
     super().__init__(pool_size, strides, padding, name or "max_pooling1d")
 
 
-class MaxPool2D(_MaxPool):
+class MaxPool2D(_WindowPool):
   """Max pooling over (batch, height, width, channels).
 
   Example:
@@ -95,8 +96,41 @@ class MaxPool2D(_MaxPool):
     super().__init__(pool_size, strides, padding, name or "max_pooling2d")
 
 
+class AveragePooling2D(_WindowPool):
+  """Average pooling over (batch, height, width, channels), like Keras.
+
+  With padding "same" the padded positions are left out of each mean
+  (TensorFlow's and Keras's rule), so border outputs average fewer values.
+
+  Example:
+
+    AveragePooling2D(3, strides=1, padding="same")(x)  # x's shape
+  """
+
+  _RANK = 2
+  _OP = staticmethod(tf.nn.avg_pool)
+
+  def __init__(self, pool_size: int | Sequence[int] = 2,
+               strides: int | Sequence[int] | None = None,
+               padding: str = "valid", name: str | None = None):
+    """Creates the module.
+
+    Args:
+      pool_size: window size, an int or (height, width).
+      strides: step between windows (default: `pool_size`).
+      padding: "valid" or "same".
+      name: module name (default "average_pooling2d").
+
+    Raises:
+      ValueError: a bad hyperparameter (the message names it).
+    """
+    super().__init__(pool_size, strides, padding,
+                     name or "average_pooling2d")
+
+
 MaxPooling1D = MaxPool1D
 MaxPooling2D = MaxPool2D
+AvgPool2D = AveragePooling2D
 
 
 class _GlobalPool(Module):

@@ -124,6 +124,8 @@ class Optimizer(tf.Module):
     self.global_clipnorm = global_clipnorm
     self._schedule = None
     self._index = None
+    self._scaled_sources: list = []
+    self._multipliers: list[float] | None = None
     with self.name_scope:
       self.iterations = tf.Variable(
           0, dtype=tf.int64, trainable=False, name="iterations",
@@ -172,6 +174,33 @@ class Optimizer(tf.Module):
     self.learning_rate_variable.assign(
         tf.cast(value, self.learning_rate_variable.dtype))
 
+  def scale_learning_rate(self, source, factor: float) -> None:
+    """Updates `source`'s variables at `factor` times the learning rate.
+
+    For fine-tuning: a pretrained base learns slower than a new head. Call
+    it before `build`; `source` is a module (its trainable variables when
+    the optimizer is built) or a list of variables.
+
+    Raises:
+      EngineUserError: the optimizer is already built, or factor < 0.
+    """
+    if self.built:
+      raise EngineUserError(
+          f"{self.name}: scale_learning_rate must be called before build(); "
+          "create the optimizer, scale, then train.")
+    if factor < 0:
+      raise EngineUserError(
+          f"{self.name}: learning-rate factor must be >= 0, got {factor}.")
+    self._scaled_sources.append((source, float(factor)))
+
+  def _resolve_multipliers(self, var_list: list[tf.Variable]) -> None:
+    factors = {}
+    for source, factor in self._scaled_sources:
+      variables = getattr(source, "trainable_variables", source)
+      factors.update({_var_key(v): factor for v in variables})
+    self._multipliers = ([factors.get(_var_key(v), 1.0) for v in var_list]
+                         if factors else None)
+
   # -- slots ---------------------------------------------------------------
 
   @property
@@ -194,6 +223,7 @@ class Optimizer(tf.Module):
     with tf.init_scope(), self.name_scope:
       self._create_slots(var_list)
     self._index = _VariableIndex(var_list)
+    self._resolve_multipliers(var_list)
 
   def _create_slots(self, var_list: list[tf.Variable]) -> None:
     """Sets the slot-list attributes; subclasses override."""
@@ -268,9 +298,10 @@ class Optimizer(tf.Module):
     updates = []
     for grad, var in zip(grads, variables):
       index = self._index.position(var, self.name)
+      rate = (learning_rate if self._multipliers is None
+              else learning_rate * self._multipliers[index])
       updates.append(strategy.extended.update(
-          var, self._update_one, args=(grad, learning_rate, index),
-          group=True))
+          var, self._update_one, args=(grad, rate, index), group=True))
     with tf.control_dependencies(_graph_ops(updates)):
       return self.iterations.assign_add(1, read_value=False)
 

@@ -37,6 +37,8 @@ HPARAM_FLAGS = {
                             "sub-folder per class."),
     "validation_split": (float, "Fraction of the training data (the last "
                                 "part) held out for validation."),
+    "pretrained_weights": (str, "Transfer models: a local copy of the "
+                                "base's Keras weights file."),
 }
 # Boolean hyper-parameter flags (--augment / --noaugment); unset = default.
 BOOL_HPARAM_FLAGS = {

@@ -203,6 +203,9 @@ def make_trainer(recipe: registry.Recipe, hparams: Mapping,
     if recipe.initialize is not None and data_info is not None:
       recipe.initialize(model, data_info)
     optimizer = make_optimizer(recipe, hparams, optimizer_name)
+    for module, factor in getattr(model, "learning_rate_multipliers",
+                                  list)():
+      optimizer.scale_learning_rate(module, factor)
     trainer_kwargs.setdefault("seed", int(hparams.get("seed") or 0))
     return Trainer(model, registry.loss_name(recipe, hparams), optimizer,
                    list(recipe.metrics),
