@@ -53,9 +53,12 @@ def main(argv):
   ids = encoder.encode(sentences)
   outputs = trainer.predict(
       tf.data.Dataset.from_tensor_slices(ids).batch(FLAGS.batch_size))
-  for sentence, (name, probability) in zip(
-      sentences, classification.decode(outputs, encoder.class_names)):
-    print(f"{name}\t{probability:.4f}\t{sentence}")
+  from trainers.text_predictions import known_words, prediction_line
+  counts = known_words(ids, encoder.tokenizer.oov_index)
+  for sentence, known, (name, probability) in zip(
+      sentences, counts,
+      classification.decode(outputs, encoder.class_names)):
+    print(prediction_line(name, probability, sentence, int(known)))
 
 
 if __name__ == "__main__":
