@@ -86,6 +86,16 @@ def build_series_conv_lstm(hparams: Mapping[str, Any]) -> Sequential:
   ], name="series_conv_lstm")
 
 
+def _window_input(hparams: Mapping[str, Any]) -> tuple:
+  """[window_size] float windows (the exporter needs no data)."""
+  return (int(hparams["window_size"]),), "float32"
+
+
+def _window_steps_input(hparams: Mapping[str, Any]) -> tuple:
+  """[window_size, 1]: a sequence-to-sequence model's windows."""
+  return (int(hparams["window_size"]), 1), "float32"
+
+
 SERIES_DNN = register(Recipe(
     name="series_dnn",
     description="DNN (100-10-1) forecasting the next value of a 20-step "
@@ -98,6 +108,7 @@ SERIES_DNN = register(Recipe(
     optimizer_kwargs={"momentum": 0.9},
     hparams=_series_hparams(learning_rate=1e-6, batch_size=32, epochs=100,
                             window_size=20, preset="week2"),
+    input_shape=_window_input,
 ))
 
 SERIES_RNN = register(Recipe(
@@ -112,6 +123,7 @@ SERIES_RNN = register(Recipe(
     optimizer_kwargs={"momentum": 0.9},
     hparams=_series_hparams(learning_rate=1e-5, batch_size=32, epochs=100,
                             window_size=20),
+    input_shape=_window_input,
 ))
 
 SERIES_CONV_LSTM = register(Recipe(
@@ -126,4 +138,5 @@ SERIES_CONV_LSTM = register(Recipe(
     optimizer_kwargs={"momentum": 0.9},
     hparams=_series_hparams(learning_rate=1e-5, batch_size=100, epochs=100,
                             window_size=60),
+    input_shape=_window_steps_input,
 ))

@@ -347,7 +347,7 @@ _BBC = _hparams(epochs=30, vocab_size=1000, embedding_dim=16, max_length=120,
                 training_portion=0.8, remove_stopwords=True, num_classes=6)
 _IMDB = dict(epochs=10, vocab_size=10000, embedding_dim=16, max_length=120,
              trunc_type="post", padding_type="pre", oov_tok="<OOV>",
-             training_portion=0.8)
+             training_portion=0.8, strip_html=True)
 _CLASSIFIER = dict(loss="binary_crossentropy", metrics=("accuracy",),
                    optimizer="adam", make_data=imdb_data)
 
