@@ -16,9 +16,12 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
+import sys
+import tempfile
 from typing import Mapping
 
 import tensorflow as tf
@@ -27,6 +30,7 @@ from engine.errors import EngineUserError
 
 TFLITE_FILE = "model.tflite"
 _TMP_PREFIX = ".tmp-export-"  # TF Serving ignores non-numeric folders.
+_SELECT_OPS = re.compile(r"TF Select ops: ([^\n]+)")
 _TF_OP = re.compile(r"\b(?:tf|tfl|mhlo|stablehlo)\.([A-Za-z0-9_]+)")
 
 
@@ -84,7 +88,11 @@ def write_saved_model(module: tf.Module, export_dir: str,
                              f"-{os.getpid()}")
   shutil.rmtree(tmp, ignore_errors=True)
   try:
-    tf.saved_model.save(module, tmp, signatures=dict(signatures))
+    # Serving needs no gradients; saving the recurrent layers' custom
+    # gradients would fail inside a generation loop.
+    tf.saved_model.save(module, tmp, signatures=dict(signatures),
+                        options=tf.saved_model.SaveOptions(
+                            experimental_custom_gradients=False))
     for name, content in (extra_files or {}).items():
       with open(os.path.join(tmp, name), "wb") as f:
         f.write(content)
@@ -117,17 +125,52 @@ def tflite_model(function: tf.types.experimental.ConcreteFunction,
   converter = tf.lite.TFLiteConverter.from_concrete_functions([function],
                                                                module)
   converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-  try:
-    return converter.convert()
-  except Exception as error:  # The converter raises several types.
-    raise ExportError(
-        f"TFLite cannot convert {model_name}: {unsupported_op(str(error))} "
-        f"is not a TFLite built-in op; export without --tflite (the "
-        f"SavedModel serves it)") from None
+  with _captured_stderr() as captured:
+    try:
+      return converter.convert()
+    except Exception as error:  # The converter raises several types.
+      message = str(error)
+  raise ExportError(
+      f"TFLite cannot convert {model_name}: "
+      f"{unsupported_op(message + captured.read())} is not a TFLite "
+      f"built-in op; export without --tflite (the SavedModel serves it)")
+
+
+class _Captured:
+  """Text written to file descriptor 2 inside `_captured_stderr`."""
+
+  def __init__(self, stream):
+    self._stream = stream
+    self.text = ""
+
+  def read(self) -> str:
+    return self.text
+
+
+@contextlib.contextmanager
+def _captured_stderr():
+  """Captures fd 2: the converter's C++ code prints pages of diagnostics."""
+  fd = sys.stderr.fileno()
+  saved = os.dup(fd)
+  with tempfile.TemporaryFile() as stream:
+    captured = _Captured(stream)
+    sys.stderr.flush()
+    os.dup2(stream.fileno(), fd)
+    try:
+      yield captured
+    finally:
+      sys.stderr.flush()
+      os.dup2(saved, fd)
+      os.close(saved)
+      stream.seek(0)
+      captured.text = stream.read().decode(errors="replace")
 
 
 def unsupported_op(message: str) -> str:
   """The op a converter error message names first ("op X"), or a summary."""
+  select = _SELECT_OPS.search(message)
+  if select:
+    return f"op {select.group(1).split(',')[0].strip()}"
   for line in message.splitlines():
     if "not supported" in line or "failed to legalize" in line.lower():
       match = _TF_OP.search(line)
