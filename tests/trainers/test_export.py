@@ -277,3 +277,57 @@ def test_export_binary_writes_export_dir(exported, tmp_path):
   assert str(target) in result.stdout
   assert os.path.exists(target / "saved_model.pb")
   assert not [n for n in os.listdir(target.parent) if n != "7"]
+
+
+def test_predict_with_saved_model_equals_model_dir(exported):
+  cases, _, _ = exported
+  export_dir = cases["image"]["export_dir"]
+  model_dir = os.path.dirname(os.path.dirname(export_dir))
+  files = cases["image"]["calls"][0]["inputs"]["images"]["files"]
+  by_dir = testing.run_binary("trainers.predict", f"--model_dir={model_dir}",
+                              *files)
+  by_export = testing.run_binary("trainers.predict",
+                                 f"--saved_model={export_dir}", *files)
+  assert by_dir.returncode == 0 and by_export.returncode == 0, (
+      by_dir.stderr + by_export.stderr)
+  assert by_export.stdout == by_dir.stdout
+  assert len(by_dir.stdout.splitlines()) == len(files)
+
+
+def test_predict_text_with_saved_model_equals_model_dir(exported):
+  cases, _, _ = exported
+  export_dir = cases["bbc"]["export_dir"]
+  model_dir = os.path.dirname(os.path.dirname(export_dir))
+  sentences = [t for _, t in runs.bbc_rows(6)] + ["The striker scored!"]
+  by_dir = testing.run_binary("trainers.predict_text",
+                              f"--model_dir={model_dir}", *sentences)
+  by_export = testing.run_binary("trainers.predict_text",
+                                 f"--saved_model={export_dir}", *sentences)
+  assert by_dir.returncode == 0 and by_export.returncode == 0, (
+      by_dir.stderr + by_export.stderr)
+  assert by_export.stdout == by_dir.stdout
+  assert len(by_dir.stdout.splitlines()) == len(sentences)
+
+
+def test_predict_refuses_an_export_of_another_kind(exported):
+  cases, _, _ = exported
+  result = testing.run_binary("trainers.predict",
+                              f"--saved_model={cases['bbc']['export_dir']}",
+                              cases["image"]["calls"][0]["inputs"]["images"][
+                                  "files"][0])
+  assert result.returncode == 2, result.stderr
+  assert "serves input(s) texts, not 'images'" in result.stderr
+
+
+def test_train_with_export_writes_the_final_step(tmp_path):
+  result = testing.run_binary("trainers.train", "--model=line",
+                              f"--model_dir={tmp_path}", "--train_steps=3",
+                              "--export")
+  assert result.returncode == 0, result.stderr
+  export_dir = tmp_path / "export" / "3"
+  assert (export_dir / "saved_model.pb").exists()
+  assert f"SavedModel written to {export_dir}" in result.stdout
+  loaded = tf.saved_model.load(str(export_dir))
+  outputs = loaded.signatures["serving_default"](
+      inputs=tf.constant([[1.0], [2.0]]))["outputs"]
+  assert outputs.shape == (2, 1)
