@@ -1,11 +1,34 @@
-"""What a dataset builder hands to the training loop."""
+"""What a dataset builder hands to the training loop: the `DataBundle`.
+
+The data contract between `data/` and the recipes in `models/`: batches for
+training and validation, and a typed `info` (a `DataInfo`, or the domain's
+subclass: `data.series.pipeline.SeriesInfo`, `data.images.bundles.ImageInfo`,
+`data.text.pipelines.TextInfo`) saying what the data told about itself.
+Builders never change the hyper-parameters they are given; a size the data
+fixes (a vocabulary) is `info.vocab_size`, which the trainers merge into the
+hyper-parameters of the model they build (`model_hparams`).
+"""
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import tensorflow as tf
+
+
+@dataclasses.dataclass
+class DataInfo:
+  """What every bundle says about its data.
+
+  Attributes:
+    class_names: name per output id of a classifier ([] otherwise).
+    vocab_size: the model's input vocabulary when the data fixes it (ids
+      0..vocab_size-1), else None.
+  """
+
+  class_names: list[str] = dataclasses.field(default_factory=list)
+  vocab_size: int | None = None
 
 
 @dataclasses.dataclass
@@ -18,19 +41,33 @@ class DataBundle:
       can rebuild the epoch and skip the batches it already trained on.
     validation: batched `(features, labels)` dataset, or None.
     steps_per_epoch: batches per epoch when known (None: counted on the fly).
-    extras: domain data for other binaries (e.g. the raw series for
-      forecasting, class names for prediction).
+    info: what the data told (class names, vocabulary, series, ...).
     artifacts: file name -> text content to store in model_dir so that
-      evaluate/predict need nothing but model_dir (e.g. a vocabulary).
+      later binaries need nothing but model_dir (e.g. a vocabulary).
   """
 
   train: Callable[[int], tf.data.Dataset]
   validation: tf.data.Dataset | None = None
   steps_per_epoch: int | None = None
-  extras: dict[str, Any] = dataclasses.field(default_factory=dict)
+  info: DataInfo = dataclasses.field(default_factory=DataInfo)
   artifacts: dict[str, str] = dataclasses.field(default_factory=dict)
 
   @property
   def element_spec(self):
     """The (features, labels) spec of one training batch."""
     return self.train(0).element_spec
+
+
+def model_hparams(hparams: Mapping[str, Any], info: DataInfo
+                  ) -> dict[str, Any]:
+  """A copy of `hparams` with the sizes the data fixed filled in.
+
+  A vocab_size left None ("what the data gives") becomes the data's
+  `info.vocab_size`; a value the user set is kept. The result is what
+  the model is built from and what config.json records, so a restored
+  model gets the same sizes without reading the data again.
+  """
+  merged = dict(hparams)
+  if merged.get("vocab_size") is None and info.vocab_size is not None:
+    merged["vocab_size"] = int(info.vocab_size)
+  return merged

@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib
 
 _EXPORTS = {
-    "engine.module": ("Module",),
+    "engine.module": ("Module", "NotBuiltError", "check_built"),
     "engine.modules.dense": ("Dense",),
     "engine.modules.conv": ("Conv1D", "Conv2D"),
     "engine.modules.pool": (
@@ -28,7 +28,9 @@ _EXPORTS = {
     "engine.modules.wrappers": ("Bidirectional",),
     "engine.modules.sequential": ("Sequential",),
     "engine.optimizers": ("SGD", "RMSprop", "Adam"),
-    "engine.trainer": ("Trainer",),
+    "engine.trainer": ("Trainer", "Position", "FitRun"),
+    "engine.task": ("Task",),
+    "engine.loop": ("make_loop_fn",),
     "engine.hooks": ("Hook", "StopAtThreshold", "EarlyStopping",
                      "LearningRateSchedule"),
     "engine.history": ("History",),

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 from typing import Iterable, Mapping
 
-import numpy as np
 import tensorflow as tf
 
 
@@ -107,7 +106,3 @@ def trace_graph(writers: SummaryWriters, name: str, fn, *args) -> None:
       tf.summary.trace_export(name="train_step", step=0)
     tf.summary.trace_off()
 
-
-def finite(values: Mapping[str, float]) -> bool:
-  """True when every value is finite."""
-  return all(np.isfinite(v) for v in values.values())

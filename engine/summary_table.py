@@ -16,6 +16,8 @@ from typing import Any, Sequence
 
 import tensorflow as tf
 
+from engine.module import Module, check_built
+
 
 @dataclasses.dataclass(frozen=True)
 class Row:
@@ -117,7 +119,14 @@ def layer_rows(model, input_shape: Sequence[int | None],
 
 
 def param_counts(model: tf.Module) -> ParamCounts:
-  """Total, trainable and non-trainable parameter counts of `model`."""
+  """Total, trainable and non-trainable parameter counts of `model`.
+
+  Raises:
+    NotBuiltError: `model` is an engine Module that has not been built
+      (its counts would read 0).
+  """
+  if isinstance(model, Module):
+    check_built(model, "param_counts")
   total = _count(model.variables)
   trainable = _count(model.trainable_variables)
   return ParamCounts(total, trainable, total - trainable)

@@ -1,14 +1,16 @@
-"""The outer loop: epochs or a step budget, validation, hooks, checkpoints.
+"""The controller: epochs or a step budget, validation, hooks, checkpoints.
 
     trainer = Trainer(model, "mse", optimizer, ["mae"], model_dir=d)
     history = trainer.fit(data_fn, epochs=10, validation=val_ds)
 
-`fit` runs eagerly and calls the compiled inner loop (engine/loop.py) for
-`steps_per_loop` steps at a time. Around each call it writes scalars, checks
-the loss for NaN/Inf, prints progress and saves checkpoints. The same code
-runs on one device and under any tf.distribute strategy: every step goes
-through `strategy.run`, the loss is averaged over the GLOBAL batch, and
-metrics are example-weighted SUM/count variables.
+Orbit's Controller over a Model Garden-style task (engine/task.py, which
+computes one step). `fit` runs eagerly and calls the compiled inner loop
+(engine/loop.py) for `steps_per_loop` steps at a time. Around each call it
+writes scalars, checks the loss for NaN/Inf, prints progress and saves
+checkpoints. Step, epoch and step-in-epoch live only in variables (the
+checkpointed ones): the loop advances them in the graph and the controller
+reads them once per loop call, in the same graph call as the metrics. The
+same code runs on one device and under any tf.distribute strategy.
 
 Create the model, optimizer and metrics inside `strategy.scope()`; the
 trainer builds the model and the optimizer's slots there too.
@@ -16,16 +18,16 @@ trainer builds the model and the optimizer's slots there too.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
+from absl import logging
 import numpy as np
 import tensorflow as tf
 
 from engine import distribute
-from engine import losses as losses_lib
-from engine import metrics as metrics_lib
 from engine.checkpoint import RunCheckpoint
 from engine.errors import NonFiniteLossError
 from engine.history import History
@@ -33,30 +35,56 @@ from engine.hooks import Hook
 from engine.loop import make_loop_fn
 from engine.progress import Progress
 from engine.summaries import SummaryWriters, trace_graph
+from engine.task import Task, dummy_batch, features_of  # noqa: F401 (API)
 
 HISTORY_FILE = "history.json"
 _EVAL_ALL = 2**31 - 1
 
 
-def dummy_batch(spec) -> Any:
-  """Zeros shaped like one batch of `spec` (None dims become 1)."""
-  return tf.nest.map_structure(
-      lambda s: tf.zeros([d or 1 for d in s.shape], s.dtype), spec)
+@dataclasses.dataclass(frozen=True)
+class Position:
+  """Where training stands, as read from the step variables."""
+  step: int
+  epoch: int
+  step_in_epoch: int
 
 
-def features_of(element: Any) -> Any:
-  """The features of an (x, y) or (x, y, w) element; x alone otherwise."""
-  return element[0] if isinstance(element, tuple) else element
+@dataclasses.dataclass
+class FitRun:
+  """What one `fit` call carries from epoch to epoch."""
+  data_fn: Callable[[int], tf.data.Dataset]
+  epochs: int | None
+  train_steps: int | None
+  validation: tf.data.Dataset | None
+  hooks: list[Hook]
+  history: History
+  progress: Progress
+  steps_per_epoch: int | None
+  last_dataset: tf.data.Dataset | None = None
+  repeating: Any = None  # one iterator over `last_dataset.repeat()`
+  poisoned: bool = False  # the loss went NaN/Inf: save nothing more
+
+  def finished(self, at: Position) -> bool:
+    if self.train_steps is not None:
+      return at.step >= self.train_steps
+    return at.epoch >= self.epochs
+
+
+@dataclasses.dataclass(frozen=True)
+class LoopResult:
+  """One compiled loop call: steps run, where it left off, metric logs."""
+  ran: int
+  at: Position
+  logs: dict[str, float]
+  examples: int  # examples seen so far this epoch
 
 
 class Trainer:
   """Trains, evaluates and predicts with one model under one strategy.
 
   Args:
-    model: a callable tf.Module: `model(x, training=...)`.
-    loss: an engine.losses name or a per-example loss `fn(y, pred) -> [B]`.
-    optimizer: an engine optimizer.
-    metrics: engine.metrics names or metric objects.
+    model, loss, optimizer, metrics: what the task (engine.task.Task)
+      computes each step with.
     strategy: a tf.distribute strategy (default: the current one).
     model_dir: checkpoints, `train/` and `eval/` logs; None keeps nothing.
     steps_per_loop: training steps per compiled loop call.
@@ -68,9 +96,7 @@ class Trainer:
     print_fn: where progress lines go; None silences them.
     on_nan: "raise" (NonFiniteLossError) or "stop" (end fit quietly, as a
       learning-rate sweep wants); either way nothing is saved after it.
-    jit_compile: compile each step's math (forward, backward, update) with
-      XLA; applies on one replica only (the cross-replica all-reduce runs
-      outside XLA).
+    jit_compile: compile each replica step with XLA (see Task).
   """
 
   def __init__(self, model, loss, optimizer, metrics: Sequence = (), *,
@@ -88,10 +114,8 @@ class Trainer:
       raise ValueError(f"on_nan must be 'raise' or 'stop', got {on_nan!r}")
     self.on_nan = on_nan
     self.strategy = strategy or tf.distribute.get_strategy()
-    self.model, self.optimizer = model, optimizer
-    self.loss_name = loss if isinstance(loss, str) else getattr(
-        loss, "__name__", "loss")
-    self.loss_fn = losses_lib.get(loss) if isinstance(loss, str) else loss
+    self.task = Task(model, loss, optimizer, metrics, strategy=self.strategy,
+                     jit_compile=jit_compile)
     self.model_dir = model_dir
     self.steps_per_loop = steps_per_loop
     self.checkpoint_every = checkpoint_every
@@ -100,45 +124,37 @@ class Trainer:
     self.progress_interval = progress_interval
     self.print_fn = print_fn
     with self.strategy.scope():
-      self.metrics = [metrics_lib.get(m, self.loss_name)
-                      if isinstance(m, str) else m for m in metrics]
-      self.loss_metric = metrics_lib.Mean(name="loss")
-      self.global_step = tf.Variable(
-          0, dtype=tf.int64, trainable=False, name="global_step",
-          aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
-      self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False,
-                               name="epoch")
-      self.step_in_epoch = tf.Variable(0, dtype=tf.int64, trainable=False,
-                                       name="step_in_epoch")
+      self.global_step = _counter("global_step")
+      self.epoch = _counter("epoch")
+      self.step_in_epoch = _counter("step_in_epoch")
     # Only the chief logs; other workers would duplicate every event.
     self.writers = SummaryWriters(
         model_dir if distribute.is_chief(self.strategy) else None)
     self._checkpoint: RunCheckpoint | None = None
     self._max_to_keep = max_to_keep
     self._train_loop = make_loop_fn(self._train_step)
-    self._eval_loop = make_loop_fn(self._eval_step)
-    self._predict_fn = tf.function(self._predict_step)
-    self.jit_compile = jit_compile and self.strategy.num_replicas_in_sync == 1
-    self._replica_step_fn = (
-        tf.function(self._replica_train_step, jit_compile=True)
-        if self.jit_compile else self._replica_train_step)
-    self._reset_fn = tf.function(self._reset_metrics)
-    self._metric_fn = tf.function(self._metric_tensors)
-    self._results_fn = tf.function(self._all_results)
-    self._step = self._epoch = self._step_in_epoch = self._examples = 0
-    self._last_dataset = self._repeating = None
+    self._eval_loop = make_loop_fn(self.task.eval_step)
+    self._predict_fn = tf.function(self.task.predict_step)
+    self._reset_fn = tf.function(self.task.reset_metrics)
+    self._metric_fn = tf.function(self.task.metric_tensors)
+    self._read_fn = tf.function(self._read_tensors)
     self._graph_written = False
-    self._steps_per_epoch: int | None = None
-    self._poisoned = False
 
-  # -- building and restoring ----------------------------------------------
+  # -- the task's parts, under their old names ------------------------------
+
+  model = property(lambda self: self.task.model)
+  optimizer = property(lambda self: self.task.optimizer)
+  metrics = property(lambda self: self.task.metrics)
+  loss_metric = property(lambda self: self.task.loss_metric)
+  loss_fn = property(lambda self: self.task.loss_fn)
+  loss_name = property(lambda self: self.task.loss_name)
+  jit_compile = property(lambda self: self.task.jit_compile)
+
+  # -- building, restoring, saving -------------------------------------------
 
   def build(self, element_spec) -> None:
     """Creates model and optimizer variables from one batch's spec."""
-    with self.strategy.scope():
-      self.model(dummy_batch(features_of(element_spec)), training=False)
-      if hasattr(self.optimizer, "build"):
-        self.optimizer.build(self.model.trainable_variables)
+    self.task.build(element_spec)
 
   @property
   def checkpoint(self) -> RunCheckpoint | None:
@@ -156,21 +172,22 @@ class Trainer:
     if self.checkpoint is None:
       return None
     with self.strategy.scope():
-      path = self.checkpoint.restore_latest()
-    self._step = int(self.global_step.numpy())
-    self._epoch = int(self.epoch.numpy())
-    self._step_in_epoch = int(self.step_in_epoch.numpy())
-    return path
+      return self.checkpoint.restore_latest()
+
+  def position(self) -> Position:
+    """Step, epoch and step in epoch, read from their variables."""
+    return Position(int(self.global_step.numpy()), int(self.epoch.numpy()),
+                    int(self.step_in_epoch.numpy()))
 
   @property
   def epochs_done(self) -> int:
     """Epochs finished so far (including those before a resume)."""
-    return self._epoch
+    return int(self.epoch.numpy())
 
   @property
   def steps_done(self) -> int:
     """Training steps taken so far (the global step)."""
-    return self._step
+    return int(self.global_step.numpy())
 
   def _restore_keeping_learning_rate(self) -> None:
     """Restores, but the rate the optimizer was built with wins.
@@ -188,98 +205,44 @@ class Trainer:
     """Saves a checkpoint numbered by the global step."""
     if self.checkpoint is None:
       return None
-    self.epoch.assign(self._epoch)
-    self.step_in_epoch.assign(self._step_in_epoch)
     return self.checkpoint.save(int(self.global_step.numpy()))
 
-  # -- the steps (cross-replica; each calls strategy.run once) --------------
+  # -- graph functions ---------------------------------------------------------
 
   def _train_step(self, element) -> None:
-    loss = self.strategy.run(self._replica_step_fn, args=(element,))
+    """The task's step, then the counters and the per-step loss summary."""
+    loss = self.task.train_step(element)
     self.global_step.assign_add(1)
+    self.step_in_epoch.assign_add(1)
     # Written only at steps the caller's record_if predicate selects; the
     # empty name scope drops the while loop's "while/cond/" prefix.
     with tf.name_scope(""):
-      tf.summary.scalar("step_loss", self.strategy.reduce(
-          tf.distribute.ReduceOp.SUM, loss, axis=None))
+      tf.summary.scalar("step_loss", loss)
 
-  def _replica_train_step(self, element):
-    x, y = element[0], element[1]
-    variables = self.model.trainable_variables
-    with tf.GradientTape() as tape:
-      pred = self.model(x, training=True)
-      per_example = self.loss_fn(y, pred)
-      loss, reg = self._scaled_loss(per_example)
-    grads = tape.gradient(loss, variables)
-    self.optimizer.apply(grads, variables)
-    self._update_metrics(y, pred, per_example, reg)
-    return loss
-
-  def _scaled_loss(self, per_example):
-    """Loss averaged over the GLOBAL batch; regularization counted once."""
-    global_size = losses_lib.global_batch_size(tf.shape(per_example)[0])
-    loss = losses_lib.compute_average_loss(per_example, global_size)
-    reg_terms = self.model.regularization_losses
-    reg = tf.add_n(reg_terms) if reg_terms else tf.constant(
-        0.0, per_example.dtype)
-    return loss + losses_lib.scale_regularization_loss(reg_terms), reg
-
-  def _update_metrics(self, y, pred, per_example, reg) -> None:
-    self.loss_metric.update(per_example + tf.cast(reg, per_example.dtype))
-    for metric in self.metrics:
-      metric.update(y, pred)
-
-  def _eval_step(self, element) -> None:
-    self.strategy.run(self._replica_eval_step, args=(element,))
-
-  def _replica_eval_step(self, element) -> None:
-    x, y = element[0], element[1]
-    pred = self.model(x, training=False)
-    per_example = self.loss_fn(y, pred)
-    reg_terms = self.model.regularization_losses
-    reg = tf.add_n(reg_terms) if reg_terms else 0.0
-    self._update_metrics(y, pred, per_example, reg)
-
-  def _predict_step(self, x):
-    return self.strategy.run(
-        lambda inputs: self.model(inputs, training=False), args=(x,))
-
-  # -- metrics ----------------------------------------------------------------
-
-  def _reset_metrics(self) -> None:
-    self.loss_metric.reset()
-    for metric in self.metrics:
-      metric.reset()
-
-  def _metric_tensors(self) -> dict[str, tf.Tensor]:
-    tensors = {"loss": self.loss_metric.result()}
-    for metric in self.metrics:
-      tensors[metric.name] = metric.result()
+  def _read_tensors(self) -> dict[str, tf.Tensor]:
+    """Metrics, lr, examples seen and the position in ONE graph call."""
+    tensors = self.task.result_tensors()
+    tensors["global_step"] = tf.identity(self.global_step)
+    tensors["epoch"] = tf.identity(self.epoch)
+    tensors["step_in_epoch"] = tf.identity(self.step_in_epoch)
     return tensors
 
-  def _all_results(self) -> dict[str, tf.Tensor]:
-    """Metrics, learning rate and example count in ONE graph call."""
-    tensors = self._metric_tensors()
-    tensors["lr"] = tf.cast(self.optimizer.learning_rate_value(), tf.float32)
-    # The loss metric counts every example of the epoch so far.
-    tensors["examples_seen"] = tf.convert_to_tensor(self.loss_metric.count)
-    return tensors
-
-  def _results(self) -> dict[str, float]:
-    values = {k: v.numpy() for k, v in self._results_fn().items()}
-    values["examples_seen"] = int(values["examples_seen"])
-    return {k: (v if k == "examples_seen" else float(v))
-            for k, v in values.items()}
+  def _read(self) -> tuple[Position, int, dict[str, float]]:
+    """(position, examples seen, metric logs incl. `lr`), one graph call."""
+    values = {k: v.numpy() for k, v in self._read_fn().items()}
+    at = Position(int(values.pop("global_step")), int(values.pop("epoch")),
+                  int(values.pop("step_in_epoch")))
+    examples = int(values.pop("examples_seen"))
+    return at, examples, {k: float(v) for k, v in values.items()}
 
   def _metric_logs(self) -> dict[str, float]:
-    return {k: float(v.numpy())
-            for k, v in self._metric_fn().items()}
+    return {k: float(v.numpy()) for k, v in self._metric_fn().items()}
 
   # -- public API ---------------------------------------------------------------
 
   def evaluate(self, dataset: tf.data.Dataset) -> dict[str, float]:
     """Loss and metrics over the whole dataset (example-weighted)."""
-    self._ensure_built(dataset.element_spec)
+    self.task.ensure_built(dataset.element_spec)
     self._reset_fn()
     iterator = iter(distribute.distribute(self.strategy, dataset))
     self._eval_loop(iterator, tf.constant(_EVAL_ALL))
@@ -287,17 +250,13 @@ class Trainer:
 
   def predict(self, dataset: tf.data.Dataset) -> np.ndarray:
     """Model outputs for every element, in order, as one array."""
-    self._ensure_built(dataset.element_spec)
+    self.task.ensure_built(dataset.element_spec)
     outputs = []
     for element in distribute.distribute(self.strategy, dataset):
       result = self._predict_fn(features_of(element))
       outputs.extend(t.numpy() for t in
                      distribute.local_values(self.strategy, result))
     return np.concatenate(outputs, axis=0)
-
-  def _ensure_built(self, element_spec) -> None:
-    if not getattr(self.model, "built", True):
-      self.build(element_spec)
 
   def fit(self, data_fn: Callable[[int], tf.data.Dataset], *,
           epochs: int | None = None, train_steps: int | None = None,
@@ -332,103 +291,96 @@ class Trainer:
     if (epochs is None) == (train_steps is None):
       raise ValueError("fit needs exactly one of epochs or train_steps")
     _check_positive(epochs=epochs, train_steps=train_steps)
-    hooks = list(hooks)
     self.build(data_fn(0).element_spec)
     self._restore_keeping_learning_rate()
-    history = self._load_history()
+    at = self.position()
     total = train_steps or (epochs * steps_per_epoch if steps_per_epoch
                             else None)
     progress = Progress(total, None if train_steps else epochs,
                         self.progress_interval, self.print_fn or _silent)
-    progress.start(self._step)
-    self._steps_per_epoch = steps_per_epoch
-    self._poisoned = False
-    self._last_dataset = self._repeating = None
-    while not self._finished(epochs, train_steps):
-      stop = self._run_epoch(data_fn, train_steps, validation, hooks,
-                             history, progress)
+    progress.start(at.step)
+    run = FitRun(data_fn, epochs, train_steps, validation, list(hooks),
+                 self._load_history(at.epoch), progress, steps_per_epoch)
+    while not run.finished(at):
+      at, stop = self._run_epoch(run, at)
       if stop:
-        history.stop_reason = stop
+        run.history.stop_reason = stop
         self._say(stop)
         break
-    self._last_dataset = self._repeating = None
-    if not self._poisoned:
+    if not run.poisoned:
       self.save()
-      self._save_history(history)
+      self._save_history(run.history)
     self.writers.flush()
-    return history
+    return run.history
 
   # -- the epoch ----------------------------------------------------------------
 
-  def _finished(self, epochs, train_steps) -> bool:
-    if train_steps is not None:
-      return self._step >= train_steps
-    return self._epoch >= epochs
-
-  def _epoch_iterator(self, data_fn, epoch: int, skip: int):
-    """An iterator over the epoch's data, positioned after `skip` batches."""
-    dataset = data_fn(epoch)
-    same = dataset is self._last_dataset and not skip
-    self._last_dataset = dataset
-    if same and self._steps_per_epoch:
+  def _epoch_iterator(self, run: FitRun, at: Position):
+    """An iterator over the epoch's data, positioned after the batches done."""
+    dataset = run.data_fn(at.epoch)
+    skip = at.step_in_epoch
+    same = dataset is run.last_dataset and not skip
+    run.last_dataset = dataset
+    if same and run.steps_per_epoch:
       # Identical data every epoch: one repeating iterator saves the cost of
       # creating and tearing down an iterator per epoch.
-      if self._repeating is None:
-        self._repeating = iter(
+      if run.repeating is None:
+        run.repeating = iter(
             distribute.distribute(self.strategy, dataset.repeat()))
-      return self._repeating
-    self._repeating = None
+      return run.repeating
+    run.repeating = None
     if skip:
       dataset = dataset.skip(skip)
     return iter(distribute.distribute(self.strategy, dataset))
 
-  def _run_epoch(self, data_fn, train_steps, validation, hooks, history,
-                 progress) -> str | None:
-    epoch, skip = self._epoch, self._step_in_epoch
-    for hook in hooks:  # also when resuming mid-epoch: the lr of this epoch
-      hook.on_epoch_begin(self, epoch)
+  def _run_epoch(self, run: FitRun, at: Position
+                 ) -> tuple[Position, str | None]:
+    """Trains to the epoch's end (or the budget); returns (position, stop)."""
+    start = at
+    for hook in run.hooks:  # also when resuming mid-epoch: the lr of this epoch
+      hook.on_epoch_begin(self, start.epoch)
     self._reset_fn()
-    self._examples = 0
     started = time.monotonic()
-    iterator = self._epoch_iterator(data_fn, epoch, skip)
+    iterator = self._epoch_iterator(run, start)
+    result = LoopResult(0, start, {}, 0)
     while True:
-      num_steps = self._next_chunk(train_steps)
-      ran, logs = self._run_loop(iterator, num_steps)
-      problem = self._non_finite_loss(logs["loss"])
+      num_steps = self._next_chunk(run, result.at)
+      result = self._run_loop(iterator, num_steps, result)
+      problem = self._non_finite_loss(run, result)
       if problem:
-        return problem
-      epoch_done = ran < num_steps or (
-          self._steps_per_epoch is not None and
-          self._step_in_epoch >= self._steps_per_epoch)
-      budget_done = train_steps is not None and self._step >= train_steps
+        return result.at, problem
+      epoch_done = result.ran < num_steps or (
+          run.steps_per_epoch is not None and
+          result.at.step_in_epoch >= run.steps_per_epoch)
+      budget_done = (run.train_steps is not None and
+                     result.at.step >= run.train_steps)
       if epoch_done or budget_done:
         break
-      self._maybe_checkpoint(ran)
-      progress.maybe_mid_epoch(epoch, self._step, _without_lr(logs))
+      self._maybe_checkpoint(result)
+      run.progress.maybe_mid_epoch(start.epoch, result.at.step,
+                                   _without_lr(result.logs))
     if not epoch_done:
       # The step budget ended mid-epoch: keep the data position.
-      self._maybe_checkpoint(ran)
-      return None
-    if self._steps_per_epoch is None and skip == 0:
+      self._maybe_checkpoint(result)
+      return result.at, None
+    if run.steps_per_epoch is None and start.step_in_epoch == 0:
       # Learnt once, so later epochs end without an empty loop call.
-      self._steps_per_epoch = self._step_in_epoch
-    return self._end_epoch(epoch, started, validation, hooks, history,
-                           progress, ran, logs)
+      run.steps_per_epoch = result.at.step_in_epoch
+    return self._end_epoch(run, result, started)
 
-  def _next_chunk(self, train_steps) -> int:
-    step, n = self._step, self.steps_per_loop
+  def _next_chunk(self, run: FitRun, at: Position) -> int:
+    n = self.steps_per_loop
     if self.checkpoint_every:
-      n = min(n, self.checkpoint_every - step % self.checkpoint_every)
-    if train_steps is not None:
-      n = min(n, train_steps - step)
-    if self._steps_per_epoch is not None:
-      n = min(n, max(self._steps_per_epoch - self._step_in_epoch, 1))
+      n = min(n, self.checkpoint_every - at.step % self.checkpoint_every)
+    if run.train_steps is not None:
+      n = min(n, run.train_steps - at.step)
+    if run.steps_per_epoch is not None:
+      n = min(n, max(run.steps_per_epoch - at.step_in_epoch, 1))
     return max(n, 1)
 
-  def _run_loop(self, iterator, num_steps: int) -> tuple[int, dict]:
-    """One compiled loop call; returns (steps run, metric logs after it)."""
-    before = self._step
-    examples_before = self._examples
+  def _run_loop(self, iterator, num_steps: int,
+                previous: LoopResult) -> LoopResult:
+    """One compiled loop call, then one read of metrics and position."""
     started = time.monotonic()
     with self.writers.writer("train").as_default(step=self.global_step):
       with tf.summary.record_if(self._record_predicate):
@@ -438,92 +390,91 @@ class Trainer:
           self._graph_written = True
         else:
           ran = self._train_loop(*args)
-    logs = self._results()
-    ran = int(ran)
+    at, examples, logs = self._read()
     seconds = max(time.monotonic() - started, 1e-9)
-    self._step += ran
-    self._step_in_epoch += ran
-    self._examples = logs.pop("examples_seen")
-    if ran:
-      self._write_train_scalars(before, ran, seconds, examples_before, logs)
-    return ran, logs
+    result = LoopResult(int(ran), at, logs, examples)
+    _check_advanced(previous.at, result)
+    if result.ran:
+      self._write_train_scalars(previous, result, seconds)
+    return result
 
   def _record_predicate(self):
     return tf.equal(self.global_step % self.summary_every, 0)
 
-  def _write_train_scalars(self, before, ran, seconds, examples_before,
-                           logs):
-    step = self._step
+  def _write_train_scalars(self, previous: LoopResult, result: LoopResult,
+                           seconds: float) -> None:
+    before, step = previous.at.step, result.at.step
     if before // self.summary_every == step // self.summary_every:
       return
-    values = _without_lr(logs)
-    values.update({"learning_rate": logs["lr"],
-                   "steps_per_sec": ran / seconds,
-                   "examples_per_sec": (self._examples - examples_before)
+    values = _without_lr(result.logs)
+    values.update({"learning_rate": result.logs["lr"],
+                   "steps_per_sec": result.ran / seconds,
+                   "examples_per_sec": (result.examples - previous.examples)
                                        / seconds})
     self.writers.scalars("train", values, step)
     if self.histogram_every and (
         before // self.histogram_every != step // self.histogram_every):
       self.writers.histograms("train", self.model, step)
 
-  def _non_finite_loss(self, loss: float) -> str | None:
+  def _non_finite_loss(self, run: FitRun, result: LoopResult) -> str | None:
     """None while the loss is finite; else stops (see `on_nan`)."""
+    loss = result.logs["loss"]
     if np.isfinite(loss):
       return None
-    self._poisoned = True
+    run.poisoned = True
     self.writers.flush()
     kept = self.checkpoint.latest if self.checkpoint else None
-    message = (f"loss became {loss} by step {self._step}; stopped without "
-               "saving. "
+    message = (f"loss became {loss} by step {result.at.step}; stopped "
+               "without saving. "
                + (f"The last good checkpoint is {kept}. " if kept else "")
                + "Lower --learning_rate or check the data for NaN/Inf")
     if self.on_nan == "raise":
       raise NonFiniteLossError(message)
     return message
 
-  def _maybe_checkpoint(self, ran: int) -> None:
-    if not self.checkpoint_every or not ran:
+  def _maybe_checkpoint(self, result: LoopResult) -> None:
+    if not self.checkpoint_every or not result.ran:
       return
-    if self._step % self.checkpoint_every == 0:
+    if result.at.step % self.checkpoint_every == 0:
       self.save()
 
-  def _end_epoch(self, epoch, started, validation, hooks, history,
-                 progress, ran, logs) -> str | None:
-    logs = dict(logs)
+  def _end_epoch(self, run: FitRun, result: LoopResult, started: float
+                 ) -> tuple[Position, str | None]:
+    epoch, step = result.at.epoch, result.at.step
+    logs = dict(result.logs)
     # Epoch-level train scalars too, so short runs (fewer steps than
     # summary_every) still chart, under the same tags eval/ uses.
     epoch_scalars = _without_lr(logs)
     epoch_scalars["learning_rate"] = logs["lr"]
-    self.writers.scalars("train", epoch_scalars, self._step)
-    if validation is not None:
-      val = self.evaluate(validation)
+    self.writers.scalars("train", epoch_scalars, step)
+    if run.validation is not None:
+      val = self.evaluate(run.validation)
       logs.update({f"val_{k}": v for k, v in val.items()})
-      self.writers.scalars("eval", val, self._step)
-    self._epoch += 1
-    self._step_in_epoch = 0
-    history.append(epoch, logs)
+      self.writers.scalars("eval", val, step)
+    self.epoch.assign_add(1)
+    self.step_in_epoch.assign(0)
+    run.history.append(epoch, logs)
     if self.histogram_every is None:
-      self.writers.histograms("train", self.model, self._step)
-    progress.epoch_end(epoch, self._step, logs, time.monotonic() - started)
-    self._maybe_checkpoint(ran)
-    self._save_history(history)
+      self.writers.histograms("train", self.model, step)
+    run.progress.epoch_end(epoch, step, logs, time.monotonic() - started)
+    self._maybe_checkpoint(result)
+    self._save_history(run.history)
     stop = None
-    for hook in hooks:
+    for hook in run.hooks:
       if hook.on_epoch_end(self, epoch, logs) and stop is None:
         stop = hook.stop_reason
-    return stop
+    return Position(step, epoch + 1, 0), stop
 
   # -- history ------------------------------------------------------------------
 
   def _history_path(self) -> str | None:
     return os.path.join(self.model_dir, HISTORY_FILE) if self.model_dir else None
 
-  def _load_history(self) -> History:
+  def _load_history(self, epochs_done: int) -> History:
     path = self._history_path()
     history = History.load(path) if path else History()
-    done = self._epoch
     # Epochs after the restored checkpoint were not kept: drop their logs.
-    keep = [i for i, e in enumerate(history.epoch) if e < done]
+    keep = [i for i, e in enumerate(history.epoch) if e < epochs_done]
     history.epoch = [history.epoch[i] for i in keep]
     history.history = {k: [v[i] for i in keep if i < len(v)]
                        for k, v in history.history.items()}
@@ -538,6 +489,20 @@ class Trainer:
   def _say(self, text: str) -> None:
     if self.print_fn:
       self.print_fn(text)
+
+
+def _counter(name: str) -> tf.Variable:
+  """An int64 counter advanced once per step on the first replica only."""
+  return tf.Variable(0, dtype=tf.int64, trainable=False, name=name,
+                     aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+
+
+def _check_advanced(before: Position, result: LoopResult) -> None:
+  """Warns when the step variable did not advance by the steps the loop ran."""
+  advanced = result.at.step - before.step
+  if advanced != result.ran:
+    logging.warning("global step advanced by %d over a loop that ran %d "
+                    "steps", advanced, result.ran)
 
 
 def _silent(_: str) -> None:

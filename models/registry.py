@@ -47,6 +47,9 @@ class Recipe:
     extra_hooks: optional `(hparams, data_bundle) -> list[engine.hooks.Hook]`
       for model-specific epoch-end work, e.g. logging generated text or a
       grid of augmented images to TensorBoard (`trainer.writers`).
+    initialize: optional `(model, data_bundle.info) -> None` run once on a
+      model freshly built for training, before a checkpoint (if any) is
+      restored over it, e.g. to start from pre-trained GloVe vectors.
   """
 
   name: str
@@ -61,6 +64,7 @@ class Recipe:
   target: tuple[str, float] | None = None
   input_shape: Callable[[Mapping[str, Any]], tuple] | None = None
   extra_hooks: Callable[[Mapping[str, Any], Any], list] | None = None
+  initialize: Callable[[Any, Any], None] | None = None
 
 
 def loss_name(recipe: Recipe, hparams: Mapping[str, Any] | None = None

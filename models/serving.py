@@ -29,7 +29,7 @@ from typing import Sequence
 
 import tensorflow as tf
 
-from data import image_serving
+from data.images import serving as image_serving
 from data.text.graph_tokenizer import GraphTokenizer
 
 
@@ -83,7 +83,7 @@ class ImageClassifierServing(_ClassifierServing):
   def __init__(self, model, input_shape: Sequence[int],
                class_names: Sequence[str], num_outputs: int,
                rescale: float):
-    super().__init__(model, class_names, num_outputs, False,
+    super().__init__(model, class_names, num_outputs, True,
                      name="image_classifier")
     height, width, channels = (int(v) for v in input_shape)
     self.image_size, self.channels = (height, width), channels
@@ -145,7 +145,7 @@ class TextClassifierServing(_ClassifierServing):
 class TextGeneratorServing(tf.Module):
   """Seed text + number of tokens -> generated text (greedy), in the graph.
 
-  Mirrors `models.text_models.TextGenerator.generate` with temperature 0:
+  Mirrors `models.text.TextGenerator.generate` with temperature 0:
   each step pads/cuts the ids so far ("pre") to the input length, takes the
   most likely id (never padding 0, nor an id past the vocabulary), and
   appends its word (joined by spaces; characters are joined directly).

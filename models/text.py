@@ -16,42 +16,51 @@ Data. `hparams["data_path"]` names the file (BBC CSV, aclImdb folder or
 archive, Sentiment140 CSV, corpus text) and `hparams["glove_path"]` the GloVe
 vectors. Without them the course's file is fetched once into the cache
 (`data.download`); offline, the error names the file and where to put it.
+The loaders are `data.text.datasets`.
 
 Sizes from the data. vocab_size (the generators' `total_words`, the GloVe
 model's `len(word_index)`) is None by default for `sentiment_glove`,
 `sonnets_generator` and `char_generator`, meaning "what the data gives", as
 in the course. The rule:
 
-* `make_data(hparams)` fits the tokenizer and, when vocab_size is None,
-  writes the number it found into `hparams["vocab_size"]` (so the model
-  built afterwards from the same dict, and the config.json that
-  trainers.train writes, get it: e.g. 3,211 for sonnets.txt);
+* `make_data(hparams)` fits the tokenizer and reports the number it found
+  as `bundle.info.vocab_size`; `data.bundle.model_hparams(hparams,
+  bundle.info)` fills a None vocab_size with it, and the trainers build the
+  model from, and write config.json with, those hparams (e.g. 3,211 for
+  sonnets.txt), so a restored model needs no data;
 * a vocab_size the user sets caps the vocabulary (the tokenizer's
   num_words) and sizes the model (char_generator drops no character, so
   there it must be at least the corpus's distinct characters + 1);
 * without data (`trainers.summary`), None builds the course's number (3,211
   total words; 61 characters; 138,858 GloVe words).
-
-So pass a mutable dict to `make_data` (`session.resolve_hparams` returns
-one); the registered defaults are read-only.
 """
+
 
 from __future__ import annotations
 
-import os
 import types
-from typing import Any, Mapping, MutableMapping
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from data import catalog, download
 from data.bundle import DataBundle
 from data.errors import DataError
-from data.text import pipelines, readers
+from data.hparams import bool_hparam_value, float_hparam, int_hparam
+from data.text import datasets
+from data.text.padding import pad_sequences
+from data.text.tokenizer import Tokenizer
 from engine.hooks import Hook
-from models import text_models
+from engine.modules.basic import Dropout, Flatten
+from engine.modules.conv import Conv1D
+from engine.modules.dense import Dense
+from engine.modules.embed import Embedding
+from engine.modules.pool import (GlobalAveragePooling1D, GlobalMaxPooling1D,
+                                 MaxPool1D)
+from engine.modules.recurrent import GRU, LSTM
+from engine.modules.sequential import Sequential
+from engine.modules.wrappers import Bidirectional
 from models.registry import Recipe, register
 
 COMMON_HPARAMS = {"learning_rate": 1e-3, "batch_size": 32, "seed": 0,
@@ -59,204 +68,322 @@ COMMON_HPARAMS = {"learning_rate": 1e-3, "batch_size": 32, "seed": 0,
 SAMPLE_TAG = "sample"
 
 
-# --- data ---------------------------------------------------------------------
+# --- architectures ------------------------------------------------------------
+
+# Sizes the course's data gives, used when a size is "from the data"
+# (hparam None) and no data was read, e.g. by trainers.summary.
+SONNETS_TOTAL_WORDS = 3211
+SONNETS_INPUT_LENGTH = 10  # max_sequence_len 11, minus the label.
+SONNETS_TOTAL_CHARS = 61  # 60 distinct characters (case kept) + padding.
+SENTIMENT140_WORDS = 138858  # len(word_index) of the course's 160,000 tweets.
 
 
-def data_file(hparams: Mapping[str, Any], catalog_name: str,
-              key: str = "data_path") -> str:
-  """The user's file `hparams[key]`, else the course's cached download.
+def _embedding(hparams: Mapping[str, Any], fixed_length: bool,
+               **kwargs: Any) -> Embedding:
+  """Embedding(vocab_size, embedding_dim), length-checked if fixed_length."""
+  length = int_hparam(hparams, "max_length") if fixed_length else None
+  return Embedding(int_hparam(hparams, "vocab_size"),
+                   int_hparam(hparams, "embedding_dim"), input_length=length,
+                   **kwargs)
+
+
+# --- classifiers --------------------------------------------------------------
+
+
+def build_bbc_embedding(hparams: Mapping[str, Any]) -> Sequential:
+  """BBC news: Embedding -> GAP -> Dense 24 relu -> Dense softmax.
 
   Args:
-    hparams: the recipe's hyper-parameters.
-    catalog_name: the `data.catalog` entry used when `hparams[key]` is unset.
-    key: "data_path" or "glove_path".
+    hparams: vocab_size, embedding_dim, max_length and num_classes (6: the
+      five categories ranked from id 1, as the course's label tokenizer).
+  """
+  return Sequential([
+      _embedding(hparams, fixed_length=True),
+      GlobalAveragePooling1D(),
+      Dense(24, activation="relu"),
+      Dense(int_hparam(hparams, "num_classes", minimum=2),
+            activation="softmax"),
+  ], name="bbc_embedding")
+
+
+def build_imdb_embedding(hparams: Mapping[str, Any],
+                         pooling: str = "flatten") -> Sequential:
+  """IMDB: Embedding -> Flatten or GAP -> Dense 6 relu -> Dense 1 sigmoid.
+
+  Args:
+    hparams: vocab_size, embedding_dim, max_length.
+    pooling: "flatten" (course's first model) or "gap"
+      (GlobalAveragePooling1D).
+
+  Raises:
+    ValueError: an unknown pooling.
+  """
+  if pooling not in ("flatten", "gap"):
+    raise ValueError(f"pooling must be 'flatten' or 'gap', got {pooling!r}.")
+  reduce = Flatten() if pooling == "flatten" else GlobalAveragePooling1D()
+  return Sequential([
+      _embedding(hparams, fixed_length=True),
+      reduce,
+      Dense(6, activation="relu"),
+      Dense(1, activation="sigmoid"),
+  ], name=f"imdb_embedding_{pooling}")
+
+
+def build_imdb_bilstm(hparams: Mapping[str, Any]) -> Sequential:
+  """IMDB: Embedding -> Bidirectional LSTM 64 -> Dense 64 relu -> sigmoid.
+
+  Takes sequences of any length, like the course's subword model.
+  """
+  return Sequential([
+      _embedding(hparams, fixed_length=False),
+      Bidirectional(LSTM(64)),
+      Dense(64, activation="relu"),
+      Dense(1, activation="sigmoid"),
+  ], name="imdb_bilstm")
+
+
+def build_imdb_stacked_bilstm(hparams: Mapping[str, Any]) -> Sequential:
+  """IMDB: Embedding -> BiLSTM 64 (sequences) -> BiLSTM 32 -> Dense 64 -> 1.
+
+  Takes sequences of any length, like the course's subword model.
+  """
+  return Sequential([
+      _embedding(hparams, fixed_length=False),
+      Bidirectional(LSTM(64, return_sequences=True)),
+      Bidirectional(LSTM(32)),
+      Dense(64, activation="relu"),
+      Dense(1, activation="sigmoid"),
+  ], name="imdb_stacked_bilstm")
+
+
+def build_imdb_gru(hparams: Mapping[str, Any]) -> Sequential:
+  """IMDB: Embedding -> Bidirectional GRU 32 -> Dense 6 relu -> sigmoid."""
+  return Sequential([
+      _embedding(hparams, fixed_length=True),
+      Bidirectional(GRU(32)),
+      Dense(6, activation="relu"),
+      Dense(1, activation="sigmoid"),
+  ], name="imdb_gru")
+
+
+def build_imdb_conv1d(hparams: Mapping[str, Any]) -> Sequential:
+  """IMDB: Embedding -> Conv1D 128 k5 relu -> GlobalMaxPooling1D -> 24 -> 1."""
+  return Sequential([
+      _embedding(hparams, fixed_length=True),
+      Conv1D(128, 5, activation="relu"),
+      GlobalMaxPooling1D(),
+      Dense(24, activation="relu"),
+      Dense(1, activation="sigmoid"),
+  ], name="imdb_conv1d")
+
+
+def build_sentiment_glove(hparams: Mapping[str, Any]) -> Sequential:
+  """Sentiment140: frozen GloVe Embedding(vocab_size + 1, 100) -> ... -> 1.
+
+  The table starts at zero; the recipe's `initialize`
+  (`load_glove_vectors`) copies the GloVe matrix in when the model is built
+  for training (a restored run reads it from the checkpoint).
+
+  Args:
+    hparams: vocab_size (the number of words, the course's
+      `len(word_index)`; the table has vocab_size + 1 rows; None before the
+      data is read, which builds the course's 138,858), embedding_dim (100),
+      max_length (16), dropout (0.2).
+  """
+  words = int_hparam(hparams, "vocab_size", SENTIMENT140_WORDS)
+  return Sequential([
+      Embedding(words + 1, int_hparam(hparams, "embedding_dim"),
+                input_length=int_hparam(hparams, "max_length"),
+                trainable=False),
+      Dropout(float_hparam(hparams, "dropout")),
+      Conv1D(64, 5, activation="relu"),
+      MaxPool1D(pool_size=4),
+      LSTM(64),
+      Dense(1, activation="sigmoid"),
+  ], name="sentiment_glove")
+
+
+# --- generators ---------------------------------------------------------------
+
+
+def build_sonnets_generator(hparams: Mapping[str, Any]) -> Sequential:
+  """Next word: Embedding -> BiLSTM (sequences) -> Dropout -> LSTM -> 2 Dense.
+
+  `Dense(total_words // 2, relu, L2)` then `Dense(total_words, softmax)`, as
+  the course's sonnets model; total_words is hparam vocab_size (the
+  course's 3,211 when it is None, i.e. before the corpus is read).
+
+  Args:
+    hparams: vocab_size, embedding_dim (100), bilstm_units (150), dropout
+      (0.2), lstm_units (100), l2 (0.01).
+  """
+  total_words = int_hparam(hparams, "vocab_size", SONNETS_TOTAL_WORDS,
+                           minimum=2)
+  return Sequential([
+      Embedding(total_words, int_hparam(hparams, "embedding_dim")),
+      Bidirectional(LSTM(int_hparam(hparams, "bilstm_units"),
+                         return_sequences=True)),
+      Dropout(float_hparam(hparams, "dropout")),
+      LSTM(int_hparam(hparams, "lstm_units")),
+      Dense(max(total_words // 2, 1), activation="relu",
+            kernel_l2=float_hparam(hparams, "l2")),
+      Dense(total_words, activation="softmax"),
+  ], name="sonnets_generator")
+
+
+def build_char_generator(hparams: Mapping[str, Any]) -> Sequential:
+  """Next character: Embedding -> LSTM -> Dense(total_chars, softmax).
+
+  The character-level twin of the sonnets model, sized like Keras's
+  classic character LSTM example (40-character windows, LSTM 128).
+
+  Args:
+    hparams: vocab_size (distinct characters + 1; the sonnets' 61 when
+      None), embedding_dim (32), lstm_units (128).
+  """
+  total_chars = int_hparam(hparams, "vocab_size", SONNETS_TOTAL_CHARS,
+                           minimum=2)
+  return Sequential([
+      Embedding(total_chars, int_hparam(hparams, "embedding_dim")),
+      LSTM(int_hparam(hparams, "lstm_units")),
+      Dense(total_chars, activation="softmax"),
+  ], name="char_generator")
+
+
+# --- generation ---------------------------------------------------------------
+
+
+def choose_token(probabilities: np.ndarray, temperature: float = 0.0,
+                 top_k: int = 0, rng: np.random.Generator | None = None
+                 ) -> int:
+  """Picks the next token id from a model's output distribution.
+
+  Id 0 (padding) is never picked.
+
+  Args:
+    probabilities: one row of softmax outputs, shape (num_tokens,).
+    temperature: 0 picks the most likely id (greedy); > 0 samples from
+      `p ** (1 / temperature)`, renormalised (below 1 sharpens, above 1
+      flattens).
+    top_k: when > 0, sample only among the k most likely ids.
+    rng: the random generator for sampling (seed it to repeat a run).
 
   Returns:
-    A local path.
+    The chosen id.
 
   Raises:
-    DataError: the given path does not exist, or the download failed (the
-      message names the file and where to place it by hand).
+    ValueError: a negative temperature or top_k.
   """
-  path = hparams.get(key)
-  if path:
-    path = os.path.expanduser(os.fspath(path))
-    if not os.path.exists(path):
-      raise DataError(f"{key} {path} does not exist; pass an existing file "
-                      f"with --{key}=PATH (or --hparam {key}=PATH).")
-    return path
-  return download.fetch_entry(catalog.get(catalog_name))
+  if temperature < 0 or top_k < 0:
+    raise ValueError(f"temperature and top_k must be >= 0, got "
+                     f"temperature={temperature}, top_k={top_k}.")
+  p = np.asarray(probabilities, np.float64).copy()
+  p[0] = 0.0
+  if temperature == 0:
+    return int(np.argmax(p))
+  logits = np.log(np.maximum(p, 1e-300)) / temperature
+  logits[0] = -np.inf
+  if top_k:
+    cutoff = np.sort(logits)[-min(top_k, len(logits) - 1)]
+    logits[logits < cutoff] = -np.inf
+  weights = np.exp(logits - logits.max())
+  rng = rng or np.random.default_rng()
+  return int(rng.choice(len(weights), p=weights / weights.sum()))
 
 
-def _flag(value: Any) -> bool:
-  """A boolean hparam, also from the strings --hparam gives."""
-  if isinstance(value, str):
-    return value.strip().lower() in ("1", "true", "yes")
-  return bool(value)
+class TextGenerator:
+  """Extends a seed text with a trained next-token model.
 
+  Each step encodes the text so far with the training tokenizer, pads/cuts
+  it ("pre") to the model's input length, and appends the chosen token:
+  a word (joined by spaces) or, for a character-level tokenizer, a
+  character.
 
-def _pipeline_hparams(hparams: Mapping[str, Any], **overrides: Any) -> dict:
-  """A copy for the data pipelines, optional ints converted from strings."""
-  h = dict(hparams)
-  for key in ("vocab_size", "training_size", "max_sequence_len"):
-    if key in h:
-      h[key] = text_models.int_hparam(h, key)
-  if "one_hot_labels" in h:
-    h["one_hot_labels"] = _flag(h["one_hot_labels"])
-  h.update(overrides)
-  return h
-
-
-def _record_vocab_size(hparams: Mapping[str, Any], found: int) -> None:
-  """Writes the data's vocabulary size into hparams when the user gave none.
-
-  See the module docstring: the model built from the same dict afterwards
-  gets the size the data gives.
+  Example:
+    generator = TextGenerator(model, tokenizer, max_length=10)
+    generator.generate("help me obi wan", next_words=10)            # greedy
+    generator.generate("help me", 10, temperature=0.8, top_k=20, seed=1)
   """
-  if hparams.get("vocab_size") is not None:
-    return
-  if not isinstance(hparams, MutableMapping):
-    raise TypeError("make_data needs a mutable hparams dict to record the "
-                    "vocabulary size found in the data; pass "
-                    "dict(recipe.hparams).")
-  hparams["vocab_size"] = int(found)
-  logging.info("vocab_size from the data: %d", found)
 
+  def __init__(self, model, tokenizer: Tokenizer, max_length: int):
+    """Wraps a model and the tokenizer it was trained with.
 
-def bbc_data(hparams: Mapping[str, Any]) -> DataBundle:
-  """BBC news (bbc-text.csv), split 80/20 in file order as the course.
+    Args:
+      model: callable `model(ids, training=False) -> (batch, num_tokens)`
+        softmax probabilities.
+      tokenizer: the fitted training tokenizer.
+      max_length: the model's input length (features per example).
+    """
+    self.tokenizer = tokenizer
+    self.max_length = int(max_length)
+    self._num_tokens = tokenizer.vocab_size
+    self._predict = tf.function(
+        lambda ids: model(ids, training=False),
+        input_signature=[tf.TensorSpec([None, self.max_length], tf.int32)])
 
-  Raises:
-    DataError: bad CSV (a missing column is named), more classes than the
-      model's num_classes outputs, or a category that appears only in the
-      validation split.
-  """
-  path = data_file(hparams, "bbc-text")
-  bundle = pipelines.bbc_bundle(path, _pipeline_hparams(hparams))
-  outputs = text_models.int_hparam(hparams, "num_classes", minimum=2)
-  if bundle.extras["num_classes"] > outputs:
-    raise DataError(
-        f"{path}: {len(bundle.extras['class_names']) - 1} categories need "
-        f"{bundle.extras['num_classes']} outputs (ids from 1, as the "
-        f"course), but num_classes is {outputs}; set --hparam "
-        f"num_classes={bundle.extras['num_classes']}.")
-  check_validation_labels(bundle, path)
-  return bundle
+  def seed_ids(self, seed_text: str) -> list[int]:
+    """The ids of the seed text's known tokens.
 
+    Raises:
+      DataError: no token of the seed text is in the vocabulary.
+    """
+    ids = self.tokenizer.texts_to_sequences([seed_text])[0]
+    oov = self.tokenizer.oov_index
+    if not [i for i in ids if i != oov]:
+      kind = "character" if self.tokenizer.char_level else "word"
+      examples = ", ".join(repr(self.tokenizer.index_word[i])
+                           for i in sorted(self.tokenizer.index_word)[:5])
+      raise DataError(
+          f"seed text {seed_text!r} has no {kind} of the training vocabulary "
+          f"({len(self.tokenizer.word_index)} {kind}s, e.g. {examples}); "
+          f"start it with words of the corpus.")
+    return ids
 
-def _labels_of(dataset: tf.data.Dataset) -> np.ndarray:
-  labels = [y for _, y in dataset.as_numpy_iterator()]
-  return np.concatenate(labels) if labels else np.zeros([0], np.int32)
+  def next_token_probabilities(self, ids: Sequence[int]) -> np.ndarray:
+    """The model's distribution over the next token after `ids`."""
+    x = pad_sequences([list(ids)], maxlen=self.max_length, padding="pre",
+                      truncating="pre")
+    probabilities = self._predict(tf.constant(x, tf.int32)).numpy()[0]
+    # Outputs past the vocabulary (a vocab_size above the corpus's) have no
+    # token to print.
+    probabilities[self._num_tokens:] = 0.0
+    return probabilities
 
+  def generate(self, seed_text: str, next_words: int,
+               temperature: float = 0.0, top_k: int = 0,
+               seed: int | None = None) -> str:
+    """The seed text followed by `next_words` generated tokens.
 
-def check_validation_labels(bundle: DataBundle, source: str) -> None:
-  """Refuses validation labels that never occur in the training split.
+    Args:
+      seed_text: where to start; needs at least one known token.
+      next_words: tokens to add (words, or characters for a char model).
+      temperature: 0 for greedy decoding; see `choose_token`.
+      top_k: restrict sampling to the k most likely tokens (0: all).
+      seed: seeds the sampling, so a run can be repeated.
 
-  Raises:
-    DataError: names the labels, their row count and the fix.
-  """
-  if bundle.validation is None:
-    return
-  seen = set(np.unique(_labels_of(bundle.train(0))).tolist())
-  validation = _labels_of(bundle.validation)
-  unseen = sorted(set(np.unique(validation).tolist()) - seen)
-  if not unseen:
-    return
-  names = bundle.extras.get("class_names") or []
-  shown = [names[i] if i < len(names) else str(i) for i in unseen]
-  rows = int(np.isin(validation, unseen).sum())
-  raise DataError(
-      f"{source}: label(s) {', '.join(map(repr, shown))} never occur in the "
-      f"training split but in {rows} validation row(s), so the model cannot "
-      f"learn them; reorder the file or raise training_portion.")
+    Returns:
+      The extended text.
 
-
-def imdb_data(hparams: Mapping[str, Any]) -> DataBundle:
-  """IMDB reviews (aclImdb folder or archive); validation: the test split,
-  else the last 20% of the shuffled train split."""
-  path = data_file(hparams, "imdb")
-  return pipelines.imdb_bundle(path, _pipeline_hparams(hparams))
-
-
-def sentiment_data(hparams: Mapping[str, Any]) -> DataBundle:
-  """Sentiment140 tweets with the GloVe matrix in `extras`.
-
-  vocab_size counts words (the course's `len(word_index)`), so the
-  tokenizer keeps ids 1..vocab_size and the matrix has vocab_size + 1 rows.
-  """
-  path = data_file(hparams, "sentiment140-cleaned")
-  glove_path = data_file(hparams, "glove-6b-100d", key="glove_path")
-  words = text_models.int_hparam(hparams, "vocab_size")
-  bundle = pipelines.sentiment140_glove_bundle(
-      path, glove_path, _pipeline_hparams(
-          hparams, vocab_size=None if words is None else words + 1))
-  _record_vocab_size(hparams, bundle.extras["vocab_size"] - 1)
-  logging.info("GloVe covers %d of %d words", bundle.extras["glove_found"],
-               bundle.extras["glove_words"])
-  return bundle
-
-
-def sonnets_data(hparams: Mapping[str, Any]) -> DataBundle:
-  """Next-word n-grams of a corpus (sonnets.txt by default)."""
-  path = data_file(hparams, "sonnets")
-  bundle = pipelines.next_word_bundle(path, _pipeline_hparams(hparams))
-  _record_vocab_size(hparams, bundle.extras["total_words"])
-  return bundle
-
-
-def char_data(hparams: Mapping[str, Any]) -> DataBundle:
-  """Next-character windows of a corpus (sonnets.txt by default).
-
-  Raises:
-    DataError: a corpus of only white space, or a vocab_size below the
-      corpus's number of distinct characters + 1.
-  """
-  path = data_file(hparams, "sonnets")
-  if not readers.read_text(path).strip():
-    raise DataError(f"{path}: the corpus is empty (only white space); "
-                    f"give a text file to learn characters from.")
-  bundle = pipelines.char_corpus_bundle(path, _pipeline_hparams(hparams))
-  total_chars = bundle.extras["total_words"]
-  wanted = text_models.int_hparam(hparams, "vocab_size", minimum=2)
-  if wanted is not None and wanted < total_chars:
-    raise DataError(
-        f"{path}: the corpus has {total_chars - 1} distinct characters, so "
-        f"vocab_size must be at least {total_chars} (with padding), got "
-        f"{wanted}; leave vocab_size unset to take it from the corpus.")
-  _record_vocab_size(hparams, total_chars)
-  return bundle
+    Raises:
+      DataError: the seed text has no known token.
+      ValueError: negative next_words, temperature or top_k.
+    """
+    if next_words < 0:
+      raise ValueError(f"next_words must be >= 0, got {next_words}.")
+    ids = self.seed_ids(seed_text)
+    rng = np.random.default_rng(seed)
+    tokens = []
+    for _ in range(next_words):
+      token = choose_token(self.next_token_probabilities(ids), temperature,
+                           top_k, rng)
+      ids.append(token)
+      tokens.append(self.tokenizer.index_word.get(token, ""))
+    if self.tokenizer.char_level:
+      return seed_text + "".join(tokens)
+    return " ".join([seed_text, *tokens]) if tokens else seed_text
 
 
 # --- hooks --------------------------------------------------------------------
-
-
-class LoadEmbeddingMatrix(Hook):
-  """Copies pre-trained vectors into the model's first layer (an Embedding)
-  before the first training step of a fresh run.
-
-  A resumed run (global step > 0) keeps the table from its checkpoint.
-  Missing rows (a vocabulary larger than the data's) stay zero.
-
-  Args:
-    matrix: float array (rows, dim) with rows <= the table's rows.
-  """
-
-  def __init__(self, matrix: np.ndarray):
-    self.matrix = np.asarray(matrix, np.float32)
-
-  def on_epoch_begin(self, trainer, epoch: int) -> None:
-    if int(trainer.global_step.numpy()) != 0:
-      return
-    table = trainer.model.layers[0].embeddings
-    rows, dim = table.shape
-    if self.matrix.shape[0] > rows or self.matrix.shape[1] != dim:
-      raise DataError(
-          f"the GloVe matrix has shape {self.matrix.shape} but the embedding "
-          f"table is ({rows}, {dim}); embedding_dim must equal the GloVe "
-          f"vector size and vocab_size must cover the data's words.")
-    padded = np.zeros((rows, dim), np.float32)
-    padded[:self.matrix.shape[0]] = self.matrix
-    table.assign(padded)
 
 
 class SampleText(Hook):
@@ -293,7 +420,7 @@ class SampleText(Hook):
 
   def on_epoch_end(self, trainer, epoch: int, logs) -> bool:
     if self._generator is None:
-      self._generator = text_models.TextGenerator(
+      self._generator = TextGenerator(
           trainer.model, self.tokenizer, self.max_length)
     seed = self._usable_seed(self._generator)
     self.last_sample = self._generator.generate(seed, self.length)
@@ -302,17 +429,34 @@ class SampleText(Hook):
     return False
 
 
-def glove_hooks(hparams: Mapping[str, Any], data: DataBundle) -> list[Hook]:
-  """The frozen embedding's GloVe initialisation."""
-  del hparams
-  return [LoadEmbeddingMatrix(data.extras["embedding_matrix"])]
+def load_glove_vectors(model, info) -> None:
+  """The GloVe recipe's `initialize`: the embedding table starts from the
+  data's GloVe matrix (`info.embedding_matrix`).
+
+  Run on a freshly built model; a resumed run's checkpoint then overwrites
+  it. Missing rows (a vocabulary larger than the data's) stay zero.
+
+  Raises:
+    DataError: the matrix does not fit the table.
+  """
+  table = model.layers[0].embeddings
+  matrix = np.asarray(info.embedding_matrix, np.float32)
+  rows, dim = table.shape
+  if matrix.shape[0] > rows or matrix.shape[1] != dim:
+    raise DataError(
+        f"the GloVe matrix has shape {matrix.shape} but the embedding table "
+        f"is ({rows}, {dim}); embedding_dim must equal the GloVe vector size "
+        f"and vocab_size must cover the data's words.")
+  padded = np.zeros((rows, dim), np.float32)
+  padded[:matrix.shape[0]] = matrix
+  table.assign(padded)
 
 
 def sample_hooks(hparams: Mapping[str, Any], data: DataBundle) -> list[Hook]:
   """An epoch-end text sample from `sample_seed_text`."""
-  return [SampleText(data.extras["tokenizer"], data.extras["max_length"],
+  return [SampleText(data.info.tokenizer, data.info.max_length,
                      str(hparams["sample_seed_text"]),
-                     text_models.int_hparam(hparams, "sample_length",
+                     int_hparam(hparams, "sample_length",
                                             minimum=0))]
 
 
@@ -320,7 +464,7 @@ def sample_hooks(hparams: Mapping[str, Any], data: DataBundle) -> list[Hook]:
 
 
 def _fixed_length(hparams: Mapping[str, Any]) -> tuple:
-  return ((text_models.int_hparam(hparams, "max_length"),), tf.int32)
+  return ((int_hparam(hparams, "max_length"),), tf.int32)
 
 
 def _any_length(hparams: Mapping[str, Any]) -> tuple:
@@ -329,8 +473,8 @@ def _any_length(hparams: Mapping[str, Any]) -> tuple:
 
 
 def _next_word_length(hparams: Mapping[str, Any]) -> tuple:
-  full = text_models.int_hparam(hparams, "max_sequence_len", minimum=2)
-  length = text_models.SONNETS_INPUT_LENGTH if full is None else full - 1
+  full = int_hparam(hparams, "max_sequence_len", minimum=2)
+  length = SONNETS_INPUT_LENGTH if full is None else full - 1
   return ((length,), tf.int32)
 
 
@@ -349,13 +493,13 @@ _IMDB = dict(epochs=10, vocab_size=10000, embedding_dim=16, max_length=120,
              trunc_type="post", padding_type="pre", oov_tok="<OOV>",
              training_portion=0.8, strip_html=True)
 _CLASSIFIER = dict(loss="binary_crossentropy", metrics=("accuracy",),
-                   optimizer="adam", make_data=imdb_data)
+                   optimizer="adam", make_data=datasets.imdb_data)
 
 BBC_EMBEDDING = register(Recipe(
     name="bbc_embedding",
     description="BBC news in 5 categories: Embedding(1000, 16) + global "
                 "average pooling + Dense 24 + softmax (course 3 week 2)",
-    build_model=text_models.build_bbc_embedding, make_data=bbc_data,
+    build_model=build_bbc_embedding, make_data=datasets.bbc_data,
     loss="sparse_categorical_crossentropy", metrics=("accuracy",),
     optimizer="adam", hparams=_BBC, input_shape=_fixed_length))
 
@@ -363,21 +507,21 @@ IMDB_EMBEDDING_FLATTEN = register(Recipe(
     name="imdb_embedding_flatten",
     description="IMDB sentiment: Embedding(10000, 16) + Flatten + Dense 6 + "
                 "sigmoid (course 3 week 2)",
-    build_model=lambda h: text_models.build_imdb_embedding(h, "flatten"),
+    build_model=lambda h: build_imdb_embedding(h, "flatten"),
     hparams=_hparams(**_IMDB), input_shape=_fixed_length, **_CLASSIFIER))
 
 IMDB_EMBEDDING_GAP = register(Recipe(
     name="imdb_embedding_gap",
     description="IMDB sentiment: Embedding(10000, 16) + global average "
                 "pooling + Dense 6 + sigmoid (course 3 week 2)",
-    build_model=lambda h: text_models.build_imdb_embedding(h, "gap"),
+    build_model=lambda h: build_imdb_embedding(h, "gap"),
     hparams=_hparams(**_IMDB), input_shape=_fixed_length, **_CLASSIFIER))
 
 IMDB_BILSTM = register(Recipe(
     name="imdb_bilstm",
     description="IMDB sentiment: Embedding 64 + bidirectional LSTM 64 + "
                 "Dense 64 + sigmoid, any length (course 3 week 3)",
-    build_model=text_models.build_imdb_bilstm,
+    build_model=build_imdb_bilstm,
     hparams=_hparams(**dict(_IMDB, embedding_dim=64, batch_size=64)),
     input_shape=_any_length, **_CLASSIFIER))
 
@@ -385,7 +529,7 @@ IMDB_STACKED_BILSTM = register(Recipe(
     name="imdb_stacked_bilstm",
     description="IMDB sentiment: Embedding 64 + bidirectional LSTMs 64 and "
                 "32 + Dense 64 + sigmoid, any length (course 3 week 3)",
-    build_model=text_models.build_imdb_stacked_bilstm,
+    build_model=build_imdb_stacked_bilstm,
     hparams=_hparams(**dict(_IMDB, embedding_dim=64, batch_size=64)),
     input_shape=_any_length, **_CLASSIFIER))
 
@@ -393,14 +537,14 @@ IMDB_GRU = register(Recipe(
     name="imdb_gru",
     description="IMDB sentiment: Embedding 16 + bidirectional GRU 32 + "
                 "Dense 6 + sigmoid (course 3 week 3)",
-    build_model=text_models.build_imdb_gru,
+    build_model=build_imdb_gru,
     hparams=_hparams(**_IMDB), input_shape=_fixed_length, **_CLASSIFIER))
 
 IMDB_CONV1D = register(Recipe(
     name="imdb_conv1d",
     description="IMDB sentiment: Embedding 16 + Conv1D 128x5 + global max "
                 "pooling + Dense 24 + sigmoid (course 3 week 3)",
-    build_model=text_models.build_imdb_conv1d,
+    build_model=build_imdb_conv1d,
     hparams=_hparams(**_IMDB), input_shape=_fixed_length, **_CLASSIFIER))
 
 SENTIMENT_GLOVE = register(Recipe(
@@ -408,22 +552,22 @@ SENTIMENT_GLOVE = register(Recipe(
     description="Sentiment140 tweets: frozen GloVe 100d embedding + Dropout "
                 "+ Conv1D 64 + max pooling + LSTM 64 + sigmoid (course 3 "
                 "week 3 exercise)",
-    build_model=text_models.build_sentiment_glove, make_data=sentiment_data,
+    build_model=build_sentiment_glove, make_data=datasets.sentiment_data,
     loss="binary_crossentropy", metrics=("accuracy",), optimizer="adam",
     hparams=_hparams(epochs=50, vocab_size=None, embedding_dim=100,
                      max_length=16, trunc_type="post", padding_type="post",
                      oov_tok=None, training_size=160000, test_portion=0.1,
                      dropout=0.2, glove_path=None),
-    input_shape=_fixed_length, extra_hooks=glove_hooks))
+    input_shape=_fixed_length, initialize=load_glove_vectors))
 
 SONNETS_GENERATOR = register(Recipe(
     name="sonnets_generator",
     description="next-word generator on Shakespeare's sonnets: Embedding "
                 "100 + BiLSTM 150 + Dropout + LSTM 100 + Dense total/2 (L2) + "
                 "softmax (course 3 week 4)",
-    build_model=text_models.build_sonnets_generator, make_data=sonnets_data,
+    build_model=build_sonnets_generator, make_data=datasets.sonnets_data,
     loss=lambda hparams: ("categorical_crossentropy"
-                          if _flag(hparams.get("one_hot_labels"))
+                          if bool_hparam_value(hparams.get("one_hot_labels"))
                           else "sparse_categorical_crossentropy"),
     metrics=("accuracy",),
     optimizer="adam",
@@ -440,7 +584,7 @@ CHAR_GENERATOR = register(Recipe(
     name="char_generator",
     description="next-character generator: Embedding 32 + LSTM 128 + "
                 "softmax over characters, 40-character windows",
-    build_model=text_models.build_char_generator, make_data=char_data,
+    build_model=build_char_generator, make_data=datasets.char_data,
     loss="sparse_categorical_crossentropy", metrics=("accuracy",),
     optimizer="rmsprop",
     hparams=_hparams(learning_rate=0.01, batch_size=128, epochs=20,

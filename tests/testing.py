@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import subprocess
@@ -66,3 +67,28 @@ def run_binary(module: str, *args: str, timeout: int = 300,
   return subprocess.run(
       [sys.executable, "-m", module, *args], cwd=REPO_ROOT, env=full_env,
       capture_output=True, text=True, timeout=timeout)
+
+
+@contextlib.contextmanager
+def moved_away(path):
+  """Renames `path` for the duration of the block (and back), so code run
+  inside proves it does not read it, e.g. a run's training data."""
+  path = os.fspath(path)
+  hidden = path + ".moved-away"
+  os.rename(path, hidden)
+  try:
+    assert not os.path.exists(path)
+    yield
+  finally:
+    os.rename(hidden, path)
+
+
+class FixedPredictions:
+  """A stand-in trainer whose `predict` returns the given outputs."""
+
+  def __init__(self, outputs):
+    self.outputs = np.asarray(outputs, np.float32)
+
+  def predict(self, dataset):
+    del dataset
+    return self.outputs

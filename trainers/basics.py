@@ -15,8 +15,8 @@ Demos:
   checkpoints        Saver every --checkpoint_every steps, keeping 5; restore
                      the oldest kept one into a fresh graph and continue; a
                      mismatching graph's error.
-  tf2_parity         the same regression in TF2 (tf.function, GradientTape,
-                     engine SGD) next to graph mode, and the traced graph.
+  tf2_parity         the same regression in TF2 (the engine Trainer's
+                     GradientTape step, engine SGD) next to graph mode, and the traced graph.
 
 Each demo writes TensorBoard logs under --logdir/<demo> and says where.
 """
@@ -28,7 +28,7 @@ import tempfile
 
 from absl import flags
 
-from trainers import cli
+from trainers.common import cli
 
 DEMOS = ("first_steps", "failures", "optimize_square", "linear_regression",
          "checkpoints", "tf2_parity")
@@ -126,9 +126,9 @@ def demo_first_steps(logdir: str) -> None:
   """Builds, inspects and runs the first graph."""
   import numpy as np
   from engine import graph_mode
-  from engine.graph_mode import summary_writing
+  from models import basics as programs
 
-  program = graph_mode.build_first_steps(seed=FLAGS.seed)
+  program = programs.build_first_steps(seed=FLAGS.seed)
   print_title("a graph of your own: tf.Graph()")
   print(f"x = placeholder: {program.x.name} dtype={program.x.dtype.name} "
         f"shape={tuple(program.x.shape.as_list())}")
@@ -143,12 +143,12 @@ def demo_first_steps(logdir: str) -> None:
 
   features = np.random.RandomState(FLAGS.seed).rand(3, 10).astype(np.float32)
   print_title("Session.run(y, feed_dict={x: features of shape (3, 10)})")
-  values = graph_mode.run_in_session(program, features)
+  values = programs.run_in_session(program, features)
   print(f"c = {values['c']}")
   print(f"w =\n{values['w']}")
   print(f"y =\n{values['y']}")
   print(f"z =\n{values['z']}")
-  interactive = graph_mode.run_interactively(program, features)
+  interactive = programs.run_interactively(program, features)
   print_title("InteractiveSession: init.run(), y.eval(feed_dict=...)")
   print(f"y =\n{interactive['y']}")
   same = np.allclose(interactive["y"], values["y"])
@@ -156,7 +156,7 @@ def demo_first_steps(logdir: str) -> None:
         f"equal to the Session's y: {same})")
 
   print_title("default graph vs a graph of your own")
-  report = graph_mode.compare_default_and_own_graph()
+  report = programs.compare_default_and_own_graph()
   print(f"default graph after building there: "
         f"{len(report.default_ops_after_build)} ops")
   print(f"own graph after building there: {len(report.own_ops)} ops; "
@@ -165,14 +165,14 @@ def demo_first_steps(logdir: str) -> None:
         f"(a new graph object: {report.reset_gave_new_graph})")
 
   print_title("building the same code 3 times into one graph")
-  graph = graph_mode.build_repeatedly(3)
+  graph = programs.build_repeatedly(3)
   for base in ("x", "v", "c", "w"):
     print(f"  {base}: {graph_mode.copies_of(graph, base)}")
   print("  (get_variable('w') finds and reuses w; the others get _1, _2)")
   outputs = graph_mode.output_tensor_names(graph, "x_2")
   print(f"  output tensors of x_2: {outputs}")
 
-  with summary_writing.file_writer(logdir, program.graph):
+  with graph_mode.file_writer(logdir, program.graph):
     pass
   print_logs(logdir)
 
@@ -181,16 +181,16 @@ def demo_failures(logdir: str) -> None:
   """Makes the two classic mistakes and prints their one-line errors."""
   import numpy as np
   from engine import graph_mode
-  from engine.graph_mode import summary_writing
+  from models import basics as programs
 
-  program = graph_mode.build_first_steps(seed=FLAGS.seed)
+  program = programs.build_first_steps(seed=FLAGS.seed)
   features = np.ones((2, 10), np.float32)
-  messages = graph_mode.classic_failure_messages(program, features)
+  messages = programs.classic_failure_messages(program, features)
   print_title("1. Session.run(y, feed_dict) before the initializer")
   print(f"error: {messages['uninitialized_variable']}")
   print_title("2. Session.run(y) after the initializer, without feed_dict")
   print(f"error: {messages['unfed_placeholder']}")
-  with summary_writing.file_writer(logdir, program.graph):
+  with graph_mode.file_writer(logdir, program.graph):
     pass
   print_logs(logdir)
 
@@ -198,17 +198,17 @@ def demo_failures(logdir: str) -> None:
 def demo_optimize_square(logdir: str) -> None:
   """GradientDescentOptimizer on x**2, then which variables it updates."""
   import numpy as np
-  from engine import graph_mode
+  from models import basics as programs
 
   initial_x = float(np.random.RandomState(FLAGS.seed).normal())
   print_title(f"minimize f = x**2 with GradientDescentOptimizer"
               f"({FLAGS.learning_rate}), x0 = {initial_x:.6f}")
-  for state in graph_mode.optimize_square(
+  for state in programs.optimize_square(
       initial_x, num_steps(), FLAGS.learning_rate, logdir=logdir):
     print(f"  step {state.step:3d}: x = {state.x: .6f}  f = {state.f:.6f}")
 
   print_title("which variables minimize() updates (loss = a**2+b**2+c**2)")
-  report = graph_mode.compare_variable_selection(FLAGS.learning_rate)
+  report = programs.compare_variable_selection(FLAGS.learning_rate)
   print(f"global_variables():    {report.global_variables}")
   print(f"trainable_variables(): {report.trainable_variables}  "
         "(c has trainable=False)")
@@ -222,19 +222,19 @@ def demo_optimize_square(logdir: str) -> None:
 
 def regression_data():
   """The course's data: N=1000, D=3, y = x @ w + 0.2 * noise, from --seed."""
-  from engine import graph_mode
-  return graph_mode.make_regression_data(num_examples=1000, num_features=3,
+  from models import basics as programs
+  return programs.make_regression_data(num_examples=1000, num_features=3,
                                          noise_scale=0.2, seed=FLAGS.seed)
 
 
 def demo_linear_regression(logdir: str) -> None:
   """Graph-mode linear regression with summaries."""
-  from engine import graph_mode
+  from models import basics as programs
 
   data = regression_data()
   print_title(f"linear regression, N=1000, D=3, {num_steps()} full-batch "
               f"GradientDescent steps at {FLAGS.learning_rate}")
-  result = graph_mode.fit_linear_regression(
+  result = programs.fit_linear_regression(
       data, num_steps(), FLAGS.learning_rate, logdir=logdir,
       on_log=print_loss)
   print_weights(result.weights, data.true_weights)
@@ -243,15 +243,15 @@ def demo_linear_regression(logdir: str) -> None:
 
 def demo_checkpoints(logdir: str) -> None:
   """Saver rotation, restore-and-continue, and a mismatching graph."""
-  from engine import graph_mode
   from engine.errors import CheckpointMismatchError
+  from models import basics as programs
 
   data = regression_data()
   checkpoint_dir = os.path.join(logdir, "saver")
   remove_stale_checkpoints(checkpoint_dir)
   print_title(f"train {num_steps()} steps, save every "
               f"{FLAGS.checkpoint_every}, keep {FLAGS.max_to_keep}")
-  run = graph_mode.fit_with_checkpoints(
+  run = programs.fit_with_checkpoints(
       data, checkpoint_dir, num_steps(), FLAGS.learning_rate,
       checkpoint_every=FLAGS.checkpoint_every,
       max_to_keep=FLAGS.max_to_keep, logdir=os.path.join(logdir, "train"),
@@ -265,7 +265,7 @@ def demo_checkpoints(logdir: str) -> None:
   more = max(run.result.final_step - restored_step, 1)
   print_title(f"restore {os.path.basename(chosen)} into a fresh graph, "
               f"train {more} more steps")
-  continued = graph_mode.restore_and_continue(
+  continued = programs.restore_and_continue(
       data, chosen, more, FLAGS.learning_rate,
       logdir=os.path.join(logdir, "restored"), on_log=print_loss)
   print(f"global step: {restored_step} -> {continued.final_step}")
@@ -275,9 +275,9 @@ def demo_checkpoints(logdir: str) -> None:
     print(f"max |restored run - uninterrupted run| = {difference:.2e}")
 
   print_title("restore into a graph built for 4 features")
-  wider = graph_mode.make_regression_data(num_features=4, seed=FLAGS.seed)
+  wider = programs.make_regression_data(num_features=4, seed=FLAGS.seed)
   try:
-    graph_mode.restore_and_continue(wider, chosen, 1, FLAGS.learning_rate)
+    programs.restore_and_continue(wider, chosen, 1, FLAGS.learning_rate)
   except CheckpointMismatchError as error:
     print(f"error: {error}")
   print(f"checkpoints: {checkpoint_dir}")
@@ -295,17 +295,16 @@ def remove_stale_checkpoints(checkpoint_dir: str) -> None:
 
 def demo_tf2_parity(logdir: str) -> None:
   """The regression in graph mode and in TF2, same data, same weights."""
-  from engine import graph_mode
-  from engine.graph_mode import tf2_linear_regression as tf2
+  from models import basics as programs
 
   data = regression_data()
   steps = num_steps()
   print_title(f"graph mode: Session, {steps} steps")
-  graph_result = graph_mode.fit_linear_regression(
+  graph_result = programs.fit_linear_regression(
       data, steps, FLAGS.learning_rate,
       logdir=os.path.join(logdir, "graph_mode"), on_log=print_loss)
   print_title(f"TF2: tf.function + GradientTape + engine SGD, {steps} steps")
-  tf2_result = tf2.fit_linear_regression_tf2(
+  tf2_result = programs.fit_linear_regression_tf2(
       data, steps, FLAGS.learning_rate, logdir=os.path.join(logdir, "tf2"),
       on_log=print_loss)
 

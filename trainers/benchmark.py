@@ -15,15 +15,15 @@ import time
 
 from absl import flags
 
-from trainers import cli
-from trainers import flags as common_flags
+from trainers.common import cli
+from trainers.common import flags as common_flags
 
 common_flags.define_model_flag()
 common_flags.define_hparam_flags()
 flags.DEFINE_integer("bench_epochs", 5, "Timed epochs per round.")
 flags.DEFINE_integer("repeats", 3, "Timed rounds per side (best counts).")
 flags.DEFINE_integer("steps_per_loop", 100, "Our loop's steps per call.")
-flags.DEFINE_integer("seed", 42, "Seed for weights and data.")
+common_flags.define_seed_flag("weights and data")
 flags.DEFINE_bool("jit_compile", False, "Compile our step with XLA.")
 flags.DEFINE_string("keras_jit_compile", "auto",
                     "jit_compile for model.compile: auto, true or false.")
@@ -95,13 +95,16 @@ def main(argv):
   if len(argv) > 1:
     raise cli.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
   import tensorflow as tf
-  from trainers import session
+  from trainers.common import session
   recipe, hparams = session.recipe_and_hparams(
       FLAGS.model, common_flags.hparam_overrides(), FLAGS.seed)
+  from data.bundle import model_hparams
   data = recipe.make_data(hparams)
+  hparams = model_hparams(hparams, data.info)
   spec = data.element_spec
   trainer = session.make_trainer(recipe, hparams,
                                  tf.distribute.get_strategy(), None,
+                                 data_info=data.info,
                                  steps_per_loop=FLAGS.steps_per_loop,
                                  print_fn=None, jit_compile=FLAGS.jit_compile)
   trainer.build(spec)

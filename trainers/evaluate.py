@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from absl import flags
 
-from trainers import cli
-from trainers import flags as common_flags
+from trainers.common import cli
+from trainers.common import flags as common_flags
 
 common_flags.define_model_dir_flag(required=True)
 flags.DEFINE_string("data_path", None, "A held-out test set to score instead "
@@ -34,18 +34,11 @@ flags.register_validator("batch_size", lambda v: v is None or v > 0,
 FLAGS = flags.FLAGS
 
 
-def confusion_report(recipe, trainer, dataset, model_dir, class_names
-                     ) -> dict:
-  """A classifier's confusion matrix and class names ({} otherwise)."""
-  from models.vision import confusion_report as report
-  return report(recipe, trainer, dataset, model_dir, class_names)
-
-
 def _stored_section(model_dir: str, section: str) -> dict:
   """A section of model_dir/metrics.json ({} when absent)."""
   import json
   import os
-  from trainers import session
+  from trainers.common import session
   path = os.path.join(model_dir, session.METRICS_FILE)
   if not os.path.exists(path):
     return {}
@@ -58,7 +51,7 @@ def evaluate_test_set(recipe, hparams, model_dir: str, path: str,
                       ) -> None:
   """Scores a held-out test set; stores it under "test" in metrics.json."""
   import os
-  from trainers import session
+  from trainers.common import session
   from trainers.test_data import read_test_split
   dataset, class_names = read_test_split(recipe, hparams, model_dir, path,
                                          batch_size)
@@ -68,8 +61,9 @@ def evaluate_test_set(recipe, hparams, model_dir: str, path: str,
   key = split_name or os.path.abspath(path)
   result = {"data_path": os.path.abspath(path),
             "step": int(trainer.global_step.numpy()), **metrics}
-  confusion = confusion_report(recipe, trainer, dataset, model_dir,
-                               class_names)
+  from trainers.common import reports
+  confusion = reports.confusion_report(recipe, trainer, dataset, model_dir,
+                                       class_names)
   result.update(confusion)
   tests = _stored_section(model_dir, "test")
   tests[key] = result
@@ -77,7 +71,7 @@ def evaluate_test_set(recipe, hparams, model_dir: str, path: str,
   print(f"{recipe.name} at step {result['step']} on test set {key}: "
         + " - ".join(f"{k} {v:.4g}" for k, v in metrics.items()))
   if confusion:
-    from models.vision import format_confusion
+    from engine.classification import format_confusion
     print(format_confusion(confusion))
   print(f"written to {written}")
 
@@ -85,7 +79,8 @@ def evaluate_test_set(recipe, hparams, model_dir: str, path: str,
 def main(argv):
   if len(argv) > 1:
     raise cli.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-  from trainers import session
+  from trainers.common import reports
+  from trainers.common import session
   recipe, hparams = session.load_run(FLAGS.model_dir)
   if FLAGS.data_path:
     evaluate_test_set(recipe, hparams, FLAGS.model_dir, FLAGS.data_path,
@@ -99,14 +94,15 @@ def main(argv):
   metrics = trainer.evaluate(dataset)
   result = {"split": split, "step": int(trainer.global_step.numpy()),
             **metrics}
-  confusion = confusion_report(recipe, trainer, dataset, FLAGS.model_dir,
-                               data.extras.get("class_names"))
+  confusion = reports.confusion_report(recipe, trainer, dataset,
+                                       FLAGS.model_dir,
+                                       data.info.class_names)
   result.update(confusion)
   path = session.update_metrics_file(FLAGS.model_dir, "evaluate", result)
   print(f"{recipe.name} at step {result['step']} on the {split} split: "
         + " - ".join(f"{k} {v:.4g}" for k, v in metrics.items()))
   if confusion:
-    from models.vision import format_confusion
+    from engine.classification import format_confusion
     print(format_confusion(confusion))
   print(f"written to {path}")
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from absl import flags
 
-from trainers import cli
-from trainers import flags as common_flags
+from trainers.common import cli
+from trainers.common import flags as common_flags
 
 common_flags.define_model_dir_flag(required=True)
 flags.DEFINE_string("export_dir", None, "The SavedModel folder to write "

@@ -23,8 +23,8 @@ from typing import Mapping
 import numpy as np
 from absl import flags
 
-from trainers import cli
-from trainers import flags as common_flags
+from trainers.common import cli
+from trainers.common import flags as common_flags
 
 common_flags.define_model_dir_flag(required=True)
 flags.DEFINE_string("output_dir", None, "Where the files go (default: "
@@ -89,22 +89,13 @@ def write_projector_files(table: np.ndarray, rows: list[tuple[int, str]],
 def main(argv):
   if len(argv) > 1:
     raise cli.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-  import tensorflow as tf
-  from data.text import pipelines
-  from trainers import session
+  from trainers.common import restore
   model_dir = FLAGS.model_dir
-  recipe, hparams = session.load_run(model_dir)
-  try:
-    encoder = pipelines.load_inference_encoder(model_dir)
-  except FileNotFoundError:
-    raise cli.UsageError(
-        f"--model_dir {model_dir} holds model {recipe.name!r}, which has no "
-        f"saved tokenizer; export_embeddings needs a text model run"
-        ) from None
-  spec = (tf.TensorSpec([None, encoder.max_length], tf.int32), None)
-  trainer = session.restored_trainer(recipe, hparams, model_dir, spec)
-  table = embedding_table(trainer.model)
-  tokenizer = encoder.tokenizer
+  run = restore.restore_text_run(model_dir, "export_embeddings",
+                                 "a text model")
+  recipe = run.recipe
+  table = embedding_table(run.trainer.model)
+  tokenizer = run.encoder.tokenizer
   rows = exported_rows(table.shape[0], tokenizer.index_word,
                        tokenizer.num_words)
   paths = write_projector_files(table, rows, FLAGS.output_dir or model_dir,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 
-from trainers import cli
+from trainers.common import cli
 
 EXPORT_SUBDIR = "export"
 
@@ -24,8 +24,9 @@ def serving_module(recipe, hparams, model_dir: str):
   """
   import tensorflow as tf
   from data.text import graph_tokenizer, pipelines
-  from models import serving, vision_data
-  from trainers import session
+  from data.images import bundles as vision_data
+  from models import serving
+  from trainers.common import session
   info = vision_data.read_class_info(model_dir)
   if info is not None:
     shape = info["input_shape"]
@@ -50,7 +51,7 @@ def serving_module(recipe, hparams, model_dir: str):
   if recipe.input_shape is None:
     raise cli.UsageError(f"model {recipe.name!r} declares no input shape, "
                          f"so it cannot be exported without its data")
-  spec = session.input_spec(recipe, hparams)[0]
+  spec = session.input_spec(recipe, hparams, model_dir)[0]
   if "window_size" in hparams:
     return (lambda model: serving.SeriesServing(
         model, hparams["window_size"], seq2seq=spec.shape.rank == 3), spec)
@@ -88,7 +89,7 @@ def export_run(model_dir: str, export_dir: str | None = None,
       cannot convert the model (nothing is written then).
   """
   from engine import export
-  from trainers import session
+  from trainers.common import session
   recipe, hparams = session.load_run(model_dir)
   make_module, spec = serving_module(recipe, hparams, model_dir)
   if trainer is None:

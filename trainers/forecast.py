@@ -16,8 +16,8 @@ import os
 import numpy as np
 from absl import flags
 
-from trainers import cli
-from trainers import flags as common_flags
+from trainers.common import cli
+from trainers.common import flags as common_flags
 
 common_flags.define_model_dir_flag(required=True)
 flags.DEFINE_integer("batch_size", 256, "Windows per inference batch.")
@@ -43,25 +43,26 @@ def log_series(model_dir: str, actual: np.ndarray, forecast: np.ndarray,
 def main(argv):
   if len(argv) > 1:
     raise cli.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-  from models import baselines
-  from models.forecasting import model_forecast
-  from trainers import session
+  from data.series import pipeline
+  from models import series as series_models
+  from trainers.common import session
   recipe, hparams = session.load_run(FLAGS.model_dir)
-  data = recipe.make_data(hparams)
-  if "series" not in data.extras:
-    raise cli.UsageError(f"model {recipe.name!r} is not a time-series model; "
-                         "use trainers.evaluate")
-  extras = data.extras
-  series, split_time = extras["series"], extras["split_time"]
-  trainer = session.restored_trainer(recipe, hparams, FLAGS.model_dir,
-                                     data.element_spec)
-  forecast = model_forecast(trainer, series, split_time,
-                            extras["window_size"], extras["seq2seq"],
-                            FLAGS.batch_size)
+  info = pipeline.read_series_info(FLAGS.model_dir)
+  if info is None:
+    raise cli.UsageError(f"model {recipe.name!r} in {FLAGS.model_dir} is not "
+                         "a time-series run (no series.json); use "
+                         "trainers.evaluate")
+  series, split_time = info.series, info.split_time
+  trainer = session.restored_trainer(
+      recipe, hparams, FLAGS.model_dir,
+      session.input_spec(recipe, hparams, FLAGS.model_dir))
+  forecast = series_models.model_forecast(
+      trainer, series, split_time, info.window_size, info.seq2seq,
+      FLAGS.batch_size)
   actual = series[split_time:]
-  scores = {recipe.name: {"mae": baselines.mae(actual, forecast),
-                          "mse": baselines.mse(actual, forecast)}}
-  baseline_scores, skipped = baselines.evaluate_applicable_baselines(
+  scores = {recipe.name: {"mae": series_models.mae(actual, forecast),
+                          "mse": series_models.mse(actual, forecast)}}
+  baseline_scores, skipped = series_models.evaluate_applicable_baselines(
       series, split_time)
   scores.update(baseline_scores)
   width = max(map(len, [*scores, *skipped]))

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from absl import flags
 
-from trainers import cli
-from trainers import flags as common_flags
+from trainers.common import cli
+from trainers.common import flags as common_flags
 
 common_flags.define_model_dir_flag(required=True)
 flags.DEFINE_string("seed_text", None, "Text to continue. Default: the "
@@ -45,27 +45,18 @@ def restore_generator(model_dir: str):
     UsageError: no trained run in model_dir, or a run that is not a text
       generator.
   """
-  import tensorflow as tf
-  from data.text import pipelines
-  from models import text_models
-  from trainers import session
-  recipe, hparams = session.load_run(model_dir)
-  try:
-    encoder = pipelines.load_inference_encoder(model_dir)
-  except FileNotFoundError:
+  from models import text
+  from trainers.common import restore
+  run = restore.restore_text_run(
+      model_dir, "trainers.generate",
+      "a sonnets_generator or char_generator")
+  if "total_words" not in run.encoder.config:
     raise cli.UsageError(
-        f"--model_dir {model_dir} holds model {recipe.name!r}, which has no "
-        f"saved tokenizer; trainers.generate needs a sonnets_generator or "
-        f"char_generator run") from None
-  if "total_words" not in encoder.config:
-    raise cli.UsageError(
-        f"model {recipe.name!r} in {model_dir} is a classifier, not a text "
-        f"generator; use trainers.predict_text for it")
-  spec = (tf.TensorSpec([None, encoder.max_length], tf.int32), None)
-  trainer = session.restored_trainer(recipe, hparams, model_dir, spec)
-  generator = text_models.TextGenerator(trainer.model, encoder.tokenizer,
-                                        encoder.max_length)
-  return recipe, hparams, generator
+        f"model {run.recipe.name!r} in {model_dir} is a classifier, not a "
+        f"text generator; use trainers.predict_text for it")
+  generator = text.TextGenerator(run.trainer.model, run.encoder.tokenizer,
+                                 run.encoder.max_length)
+  return run.recipe, run.hparams, generator
 
 
 def main(argv):

@@ -19,8 +19,8 @@ import os
 import numpy as np
 from absl import flags
 
-from trainers import cli
-from trainers import flags as common_flags
+from trainers.common import cli
+from trainers.common import flags as common_flags
 
 common_flags.define_model_flag()
 common_flags.define_model_dir_flag()
@@ -28,7 +28,7 @@ common_flags.define_hparam_flags()
 flags.DEFINE_float("lr0", 1e-8, "Learning rate of the first epoch.")
 flags.DEFINE_float("epochs_per_decade", 20.0,
                    "Epochs over which the rate grows tenfold.")
-flags.DEFINE_integer("seed", 42, "Seed for weights and data order.")
+common_flags.define_seed_flag("weights and data order")
 flags.register_validator("lr0", lambda v: v > 0, "--lr0 must be positive")
 flags.register_validator("epochs_per_decade", lambda v: v > 0,
                          "--epochs_per_decade must be positive")
@@ -71,13 +71,16 @@ def main(argv):
     raise cli.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
   import tensorflow as tf
   from engine import hooks
-  from trainers import session
+  from trainers.common import session
   recipe, hparams = session.recipe_and_hparams(
       FLAGS.model, common_flags.hparam_overrides(), FLAGS.seed)
   logdir = FLAGS.model_dir or os.path.join("runs", recipe.name + "_lr_find")
+  from data.bundle import model_hparams
   data = recipe.make_data(hparams)
+  hparams = model_hparams(hparams, data.info)
   trainer = session.make_trainer(recipe, hparams, tf.distribute.get_strategy(),
-                                 None, print_fn=None, on_nan="stop")
+                                 None, data_info=data.info, print_fn=None,
+                                 on_nan="stop")
   schedule = lambda e: FLAGS.lr0 * 10 ** (e / FLAGS.epochs_per_decade)
   history = trainer.fit(data.train, epochs=hparams["epochs"],
                         steps_per_epoch=data.steps_per_epoch,

@@ -20,16 +20,15 @@ import time
 
 from absl import flags
 
-from trainers import cli
-from trainers import flags as common_flags
+from trainers.common import cli
+from trainers.common import flags as common_flags
 
 common_flags.define_hparam_flags()
 flags.DEFINE_integer("bench_epochs", 3, "Timed pipeline epochs.")
 flags.DEFINE_integer("model_steps", 10, "Timed cats_dogs_cnn training steps.")
 flags.DEFINE_bool("cache", True, "Keep decoded images in memory, as training "
                   "does when they fit (--nocache decodes every epoch).")
-flags.DEFINE_integer("seed", 42, "Seed of the order, augmentation and "
-                     "weights.")
+common_flags.define_seed_flag("the order, augmentation and weights")
 for _name in ("bench_epochs", "model_steps"):
   flags.register_validator(_name, lambda v: v > 0,
                            message=f"--{_name} must be positive")
@@ -40,12 +39,12 @@ MODEL = "cats_dogs_cnn"
 def pipeline_rate(data_path: str, image_size: int, batch_size: int,
                   epochs: int, seed: int, cache: bool) -> tuple[float, int]:
   """(images/sec of the augmented folder pipeline, images per epoch)."""
-  from data import image_folder
-  from models import vision_data
+  from data.images import image_folder
+  from data.images import bundles as image_bundles
   bundle = image_folder.image_folder_bundle(
       data_path, image_size=(image_size, image_size), batch_size=batch_size,
       label_mode="sparse", seed=seed,
-      augmentation=vision_data.COURSE_AUGMENTATION,
+      augmentation=image_bundles.COURSE_AUGMENTATION,
       cache_bytes=image_folder.DEFAULT_CACHE_BYTES if cache else 0)
   count_epoch(bundle.train(0))  # warm-up: builds and traces the pipeline
   started = time.perf_counter()
@@ -64,7 +63,7 @@ def model_rate(image_size: int, batch_size: int, steps: int,
   """Images/sec cats_dogs_cnn trains on, fed one in-memory batch."""
   import tensorflow as tf
   from models import registry
-  from trainers import session
+  from trainers.common import session
   recipe = registry.get(MODEL)
   hparams = dict(recipe.hparams, image_size=image_size,
                  batch_size=batch_size, seed=seed)

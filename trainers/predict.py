@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from absl import flags
 
-from trainers import cli
-from trainers import flags as common_flags
+from trainers.common import cli
+from trainers.common import flags as common_flags
 
 common_flags.define_model_dir_flag()
 flags.DEFINE_string("saved_model", None, "An exported SavedModel folder to "
@@ -33,20 +33,6 @@ flags.register_multi_flags_validator(
     lambda d: (d["model_dir"] is None) != (d["saved_model"] is None),
     message="give --model_dir or --saved_model (one of them)")
 FLAGS = flags.FLAGS
-
-
-def describe(outputs, class_names):
-  """(class name, probability) per row of sigmoid or softmax outputs."""
-  from models.vision import predicted_classes
-  results = []
-  for row, index in zip(outputs, predicted_classes(outputs)):
-    if len(row) == 1:
-      probability = float(row[0]) if index == 1 else 1.0 - float(row[0])
-    else:
-      probability = float(row[index])
-    name = class_names[index] if index < len(class_names) else str(index)
-    results.append((name, probability))
-  return results
 
 
 def saved_model_outputs(export_dir: str, paths):
@@ -80,31 +66,33 @@ def main(argv):
     raise cli.UsageError("give one or more image files after the flags, e.g. "
                          "python -m trainers.predict --model_dir=D a.jpg")
   if FLAGS.saved_model:
+    from engine import classification
     outputs, class_names = saved_model_outputs(FLAGS.saved_model, paths)
-    for path, (name, probability) in zip(paths, describe(outputs,
-                                                         class_names)):
+    for path, (name, probability) in zip(paths, classification.decode(
+        outputs, class_names)):
       print(f"{path}: {name} ({probability:.4f})")
     return
   import tensorflow as tf
-  from models import vision_data
-  from trainers import session
+  from data.images import bundles as image_bundles
+  from engine import classification
+  from trainers.common import session
   recipe, hparams = session.load_run(FLAGS.model_dir)
-  spec = session.input_spec(recipe, hparams)
+  spec = session.input_spec(recipe, hparams, FLAGS.model_dir)
   if spec[0].shape.rank != 4:
     raise cli.UsageError(f"model {recipe.name!r} in {FLAGS.model_dir} does "
                          f"not take images (input {spec[0].shape}); "
                          f"trainers.predict serves the vision models")
   height, width, channels = spec[0].shape[1:]
-  info = vision_data.read_class_info(FLAGS.model_dir) or {}
+  info = image_bundles.read_class_info(FLAGS.model_dir) or {}
   class_names = info.get("class_names", [])
-  images = vision_data.load_image_files(
+  images = image_bundles.load_image_files(
       paths, (height, width, channels),
-      info.get("rescale", vision_data.RESCALE))
+      info.get("rescale", image_bundles.RESCALE))
   trainer = session.restored_trainer(recipe, hparams, FLAGS.model_dir, spec)
   outputs = trainer.predict(
       tf.data.Dataset.from_tensor_slices(images).batch(FLAGS.batch_size))
-  for path, (name, probability) in zip(paths, describe(outputs,
-                                                       class_names)):
+  for path, (name, probability) in zip(paths, classification.decode(
+      outputs, class_names)):
     print(f"{path}: {name} ({probability:.4f})")
 
 

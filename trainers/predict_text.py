@@ -23,8 +23,8 @@ from typing import Sequence
 import numpy as np
 from absl import flags
 
-from trainers import cli
-from trainers import flags as common_flags
+from trainers.common import cli
+from trainers.common import flags as common_flags
 
 common_flags.define_model_dir_flag()
 flags.DEFINE_string("saved_model", None, "An exported SavedModel folder to "
@@ -39,63 +39,27 @@ flags.register_multi_flags_validator(
 FLAGS = flags.FLAGS
 
 
-def class_and_probability(outputs: np.ndarray, class_names: Sequence[str]
-                          ) -> list[tuple[str, float]]:
-  """(class name, probability) per row of model outputs.
-
-  Args:
-    outputs: (n, 1) sigmoid probabilities of class 1, or (n, k) softmax
-      probabilities.
-    class_names: name per class id.
-
-  Returns:
-    One pair per row.
-  """
-  outputs = np.asarray(outputs, np.float64).reshape(len(outputs), -1)
-  result = []
-  for row in outputs:
-    if row.shape[0] == 1:
-      positive = row[0] >= 0.5
-      result.append((class_names[int(positive)],
-                     float(row[0] if positive else 1.0 - row[0])))
-    else:
-      best = int(np.argmax(row))
-      name = class_names[best] if best < len(class_names) else ""
-      result.append((name or f"class {best}", float(row[best])))
-  return result
-
-
 def restore_classifier(model_dir: str):
   """(recipe, InferenceEncoder, Trainer) of the classification run.
 
   Raises:
     UsageError: no trained run, or a run that is not a text classifier.
   """
-  import tensorflow as tf
-  from data.text import pipelines
-  from trainers import session
-  recipe, hparams = session.load_run(model_dir)
-  try:
-    encoder = pipelines.load_inference_encoder(model_dir)
-  except FileNotFoundError:
+  from trainers.common import restore
+  run = restore.restore_text_run(model_dir, "trainers.predict_text",
+                                 "a text classifier")
+  if not run.encoder.class_names:
     raise cli.UsageError(
-        f"--model_dir {model_dir} holds model {recipe.name!r}, which has no "
-        f"saved tokenizer; trainers.predict_text needs a text classifier "
-        f"run") from None
-  if not encoder.class_names:
-    raise cli.UsageError(
-        f"model {recipe.name!r} in {model_dir} is a text generator, not a "
-        f"classifier; use trainers.generate for it")
-  spec = (tf.TensorSpec([None, encoder.max_length], tf.int32), None)
-  trainer = session.restored_trainer(recipe, hparams, model_dir, spec)
-  return recipe, encoder, trainer
+        f"model {run.recipe.name!r} in {model_dir} is a text generator, not "
+        f"a classifier; use trainers.generate for it")
+  return run.recipe, run.encoder, run.trainer
 
 
 def model_dir_outputs(model_dir: str, sentences: Sequence[str]):
   """(probabilities, class names), encoding as the training data was."""
   import tensorflow as tf
   from data.text import graph_tokenizer
-  from trainers import session
+  from trainers.common import session
   _, encoder, trainer = restore_classifier(model_dir)
   _, hparams = session.load_run(model_dir)
   ids = encoder.encode(graph_tokenizer.prepare_texts(
@@ -120,12 +84,13 @@ def main(argv):
   if not sentences:
     raise cli.UsageError('give sentences to classify after the flags, e.g. '
                          'trainers.predict_text --model_dir=D "great film"')
+  from engine import classification
   if FLAGS.saved_model:
     outputs, class_names = saved_model_outputs(FLAGS.saved_model, sentences)
   else:
     outputs, class_names = model_dir_outputs(FLAGS.model_dir, sentences)
   for sentence, (name, probability) in zip(
-      sentences, class_and_probability(outputs, class_names)):
+      sentences, classification.decode(outputs, class_names)):
     print(f"{name}\t{probability:.4f}\t{sentence}")
 
 

@@ -19,10 +19,11 @@ from __future__ import annotations
 
 from absl import flags
 
-from trainers import cli
-from models import vision_datasets
+from data.images import prepare as datasets
+from trainers.common import cli
+from trainers.common import flags as common_flags
 
-flags.DEFINE_enum("dataset", None, sorted(vision_datasets.LAYOUTS),
+flags.DEFINE_enum("dataset", None, sorted(datasets.LAYOUTS),
                   "The dataset to prepare.")
 flags.mark_flag_as_required("dataset")
 flags.DEFINE_multi_string(
@@ -33,7 +34,7 @@ flags.DEFINE_string("dest", None, "Output folder (default: "
                     "<cache>/extracted/<dataset>).")
 flags.DEFINE_float("split_ratio", 0.9, "Training fraction when splitting "
                    "into training/testing folders.")
-flags.DEFINE_integer("seed", 42, "Seed of the split's shuffle.")
+common_flags.define_seed_flag("the split's shuffle")
 flags.DEFINE_string("cache_dir", None, "Download cache (default: "
                     "$TFPRACTICE_CACHE or ~/.cache/tfpractice).")
 flags.register_validator("split_ratio", lambda v: 0 <= v <= 1,
@@ -44,7 +45,7 @@ FLAGS = flags.FLAGS
 def main(argv):
   if len(argv) > 1:
     raise cli.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-  prepared = vision_datasets.prepare(
+  prepared = datasets.prepare(
       FLAGS.dataset, archives=FLAGS.archive, dest=FLAGS.dest,
       split_ratio=FLAGS.split_ratio, seed=FLAGS.seed,
       cache_dir=FLAGS.cache_dir)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from trainers import cli
+from trainers.common import cli
 
 SERVING_KEY = "serving_default"
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from absl import flags
 
-from trainers import cli
-from trainers import flags as common_flags
+from trainers.common import cli
+from trainers.common import flags as common_flags
 
 common_flags.define_model_flag()
 common_flags.define_hparam_flags()
@@ -35,7 +35,7 @@ def main(argv):
     return
   import tensorflow as tf
   from models import registry
-  from trainers import session
+  from trainers.common import session
   recipe = registry.get(FLAGS.model)
   hparams = session.resolve_hparams(recipe, common_flags.hparam_overrides())
   features = session.input_spec(recipe, hparams)[0]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from trainers import cli
+from trainers.common import cli
 
 
 def read_test_split(recipe, hparams, model_dir: str, path: str,
@@ -21,9 +21,9 @@ def read_test_split(recipe, hparams, model_dir: str, path: str,
     UsageError: a model without a test-set reader (e.g. a generator).
     DataError: unreadable data, or classes the model was not trained on.
   """
-  from data import image_test_split
+  from data.images import test_split as image_test_split
   from data.text import graph_tokenizer, pipelines, test_splits
-  from models import vision_data
+  from data.images import bundles as vision_data
   path = os.path.abspath(os.path.expanduser(path))
   batch_size = int(batch_size or hparams.get("batch_size", 32))
   info = vision_data.read_class_info(model_dir)

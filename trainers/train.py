@@ -13,8 +13,8 @@ import os
 
 from absl import flags
 
-from trainers import cli  # noqa: F401  (quiets TF logs before TF loads)
-from trainers import flags as common_flags
+from trainers.common import cli  # noqa: F401  (quiets TF logs before TF loads)
+from trainers.common import flags as common_flags
 
 common_flags.define_model_flag()
 common_flags.define_model_dir_flag()
@@ -42,12 +42,15 @@ def make_hooks(recipe, hparams, data):
 
 def train(recipe, hparams, model_dir: str, strategy) -> dict:
   """Runs training and returns what goes into metrics.json."""
-  from trainers import session
+  from data.bundle import model_hparams
+  from trainers.common import session
   data = recipe.make_data(hparams)
+  hparams = model_hparams(hparams, data.info)
   session.write_config(model_dir, recipe.name, hparams)
   session.write_artifacts(model_dir, data.artifacts)
+  session.write_input_spec(model_dir, data.element_spec)
   trainer = session.make_trainer(
-      recipe, hparams, strategy, model_dir, FLAGS.optimizer,
+      recipe, hparams, strategy, model_dir, FLAGS.optimizer, data.info,
       steps_per_loop=FLAGS.steps_per_loop,
       checkpoint_every=FLAGS.checkpoint_every,
       summary_every=FLAGS.summary_every,
@@ -72,7 +75,7 @@ def main(argv):
   from engine import distribute
   # First: a multi-worker strategy must exist before any TF op runs.
   strategy = distribute.get_strategy(FLAGS.strategy)
-  from trainers import session
+  from trainers.common import session
   recipe, hparams = session.recipe_and_hparams(
       FLAGS.model, common_flags.hparam_overrides(), FLAGS.seed,
       FLAGS.deterministic)

@@ -19,8 +19,8 @@ import os
 
 from absl import flags
 
-from trainers import cli
-from trainers import flags as common_flags
+from trainers.common import cli
+from trainers.common import flags as common_flags
 
 common_flags.define_model_dir_flag(required=True)
 flags.DEFINE_string("image", None, "The image file to run through the model.")
@@ -104,19 +104,19 @@ def main(argv):
   if len(argv) > 1:
     raise cli.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
   from engine.summaries import SummaryWriters
-  from models import vision_data
-  from trainers import session
+  from data.images import bundles as image_bundles
+  from trainers.common import session
   recipe, hparams = session.load_run(FLAGS.model_dir)
-  spec = session.input_spec(recipe, hparams)
+  spec = session.input_spec(recipe, hparams, FLAGS.model_dir)
   model_input = spec[0]
   if model_input.shape.rank != 4:
     raise cli.UsageError(f"model {recipe.name!r} does not take images (input "
                          f"{model_input.shape}); trainers.visualize serves "
                          f"the vision models")
-  info = vision_data.read_class_info(FLAGS.model_dir) or {}
-  image = vision_data.load_image_files(
+  info = image_bundles.read_class_info(FLAGS.model_dir) or {}
+  image = image_bundles.load_image_files(
       [FLAGS.image], model_input.shape[1:],
-      info.get("rescale", vision_data.RESCALE))
+      info.get("rescale", image_bundles.RESCALE))
   trainer = session.restored_trainer(recipe, hparams, FLAGS.model_dir, spec)
   if not hasattr(trainer.model, "intermediate_outputs"):
     raise cli.UsageError(f"model {recipe.name!r} is not a Sequential; its "

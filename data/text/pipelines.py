@@ -8,7 +8,7 @@ encodes and pads every text once, and returns a `DataBundle`:
 * `artifacts` holds "tokenizer.json", "labels.json" (classification with
   string labels) and "text_config.json" for model_dir, so that
   `load_inference_encoder(model_dir)` encodes new text exactly as training did;
-* `extras` holds the fitted objects and sizes predict/generate need.
+* `info` (a `TextInfo`) holds the fitted objects and sizes.
 
 Sizes come from hparams named like the course's variables: `vocab_size`,
 `embedding_dim`, `max_length`, `trunc_type`, `padding_type`, `oov_tok`,
@@ -32,6 +32,7 @@ from data.text import glove, ngrams, readers
 from data.text.labels import LabelEncoder
 from data.text.padding import check_padding_args, pad_sequences
 from data.text.stopwords import remove_stopwords
+from data.text.info import TextInfo
 from data.text.tokenizer import Tokenizer
 
 TOKENIZER_FILE = "tokenizer.json"
@@ -79,7 +80,7 @@ def bbc_bundle(path: str | os.PathLike, hparams: Mapping[str, Any]
   as in the course), the tokenizer (vocab_size 1000, "<OOV>") is fitted on the
   training texts, and texts are padded/cut to max_length 120 "post". Labels
   are ranked by frequency from 1 like the course's label tokenizer (sport=1,
-  ..., 5 classes -> `extras["num_classes"]` = 6 outputs).
+  ..., 5 classes -> `info.num_classes` = 6 outputs).
 
   Args:
     path: bbc-text.csv.
@@ -156,7 +157,7 @@ def sentiment140_glove_bundle(path: str | os.PathLike,
   all), and the last `test_portion` (0.1) of them validate. The tokenizer
   (all words, no OOV token, as the course) is fitted on the training tweets;
   tweets are padded/cut "post" to max_length 16. Neutral tweets are dropped
-  (`extras["skipped"]`). `extras["embedding_matrix"]` is the
+  (`info.skipped`). `info.embedding_matrix` is the
   (vocab_size + 1, embedding_dim) GloVe matrix, words absent from GloVe zero.
 
   Args:
@@ -191,9 +192,9 @@ def sentiment140_glove_bundle(path: str | os.PathLike,
   bundle = _classification_bundle(features, labels, n_train, tokenizer, h,
                                   class_names=["negative", "positive"],
                                   skipped=data.skipped)
-  bundle.extras.update(embedding_matrix=matrix.matrix,
-                       glove_found=matrix.num_found,
-                       glove_words=matrix.num_words)
+  bundle.info.embedding_matrix = matrix.matrix
+  bundle.info.glove_found = matrix.num_found
+  bundle.info.glove_words = matrix.num_words
   return bundle
 
 
@@ -222,12 +223,10 @@ def next_word_bundle(path: str | os.PathLike, hparams: Mapping[str, Any]
   data = ngrams.next_word_data(
       tokenizer.texts_to_sequences(lines), h["max_sequence_len"],
       one_hot_classes=total_words if h["one_hot_labels"] else None)
-  extras = {"total_words": total_words,
-            "max_sequence_len": data.max_sequence_len,
-            "max_length": data.max_sequence_len - 1,
-            "padding_type": "pre", "trunc_type": "pre"}
+  info = TextInfo(max_sequence_len=data.max_sequence_len,
+                  max_length=data.max_sequence_len - 1)
   return _bundle(data.features, data.labels, len(data.labels), tokenizer, h,
-                 extras)
+                 info)
 
 
 def char_corpus_bundle(path: str | os.PathLike, hparams: Mapping[str, Any]
@@ -254,10 +253,9 @@ def char_corpus_bundle(path: str | os.PathLike, hparams: Mapping[str, Any]
                                                    "max_length"),
                                 _positive_int(h["window_shift"],
                                               "window_shift"))
-  extras = {"total_words": tokenizer.vocab_size, "max_length": h["max_length"],
-            "padding_type": "pre", "trunc_type": "pre"}
+  info = TextInfo(max_length=h["max_length"])
   return _bundle(data.features, data.labels, len(data.labels), tokenizer, h,
-                 extras)
+                 info)
 
 
 def encode_texts(tokenizer: Tokenizer, texts: Sequence[str], max_length: int,
@@ -338,22 +336,21 @@ def _classification_bundle(features: np.ndarray, targets: np.ndarray,
                            ) -> DataBundle:
   if labels is not None:
     class_names = labels.class_names
-  extras = {"max_length": h["max_length"], "padding_type": h["padding_type"],
-            "trunc_type": h["trunc_type"], "class_names": class_names,
-            "num_classes": len(class_names), "vocab_size": tokenizer.vocab_size,
-            "num_validation": len(targets) - n_train,
-            "skipped": dict(skipped or {})}
+  info = TextInfo(class_names=list(class_names), max_length=h["max_length"],
+                  padding_type=h["padding_type"], trunc_type=h["trunc_type"],
+                  num_classes=len(class_names),
+                  num_validation=len(targets) - n_train,
+                  skipped=dict(skipped or {}), label_encoder=labels)
   bundle = _bundle(features[:n_train], targets[:n_train], n_train, tokenizer,
-                   h, extras, validation=(features[n_train:],
-                                          targets[n_train:]))
+                   h, info, validation=(features[n_train:],
+                                        targets[n_train:]))
   if labels is not None:
-    bundle.extras["label_encoder"] = labels
     bundle.artifacts[LABELS_FILE] = labels.to_json()
   return bundle
 
 
 def _bundle(features: np.ndarray, targets: np.ndarray, n_train: int,
-            tokenizer: Tokenizer, h: Mapping[str, Any], extras: dict,
+            tokenizer: Tokenizer, h: Mapping[str, Any], info: TextInfo,
             validation: tuple[np.ndarray, np.ndarray] | None = None
             ) -> DataBundle:
   """Batches the first n_train rows of (features, targets) for training."""
@@ -372,16 +369,13 @@ def _bundle(features: np.ndarray, targets: np.ndarray, n_train: int,
   if validation is not None and len(validation[1]):
     validation_ds = tf.data.Dataset.from_tensor_slices(validation).batch(
         batch_size)
-  extras = dict(extras, tokenizer=tokenizer, num_train=n_train)
-  config = {k: v for k, v in extras.items()
-            if k in ("max_length", "padding_type", "trunc_type", "class_names",
-                     "vocab_size", "total_words", "max_sequence_len")}
-  config["char_level"] = tokenizer.char_level
+  info.tokenizer, info.total_words = tokenizer, tokenizer.vocab_size
+  info.num_train = n_train
   return DataBundle(
       train=train, validation=validation_ds,
-      steps_per_epoch=math.ceil(n_train / batch_size), extras=extras,
+      steps_per_epoch=math.ceil(n_train / batch_size), info=info,
       artifacts={TOKENIZER_FILE: tokenizer.to_json(),
-                 CONFIG_FILE: json.dumps(config)})
+                 CONFIG_FILE: json.dumps(info.encoder_config())})
 
 
 def _fit_tokenizer(texts: Sequence[str], h: Mapping[str, Any]) -> Tokenizer:

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 from engine.errors import EngineUserError
+from engine.optimizer_names import OPTIMIZER_NAMES
 from engine.optimizers import schedules
 from engine.optimizers.adam import Adam
 from engine.optimizers.base import Optimizer
@@ -45,3 +46,8 @@ def get(name: str, learning_rate=None, **kwargs) -> Optimizer:
     return _OPTIMIZERS[key](**kwargs)
   except TypeError as e:
     raise EngineUserError(f"optimizer {name!r}: {e}") from None
+
+
+def names() -> list[str]:
+  """The optimizer names `get` accepts (`engine.optimizer_names`), sorted."""
+  return sorted(OPTIMIZER_NAMES)

@@ -32,7 +32,7 @@ def graph_ids(tokenizer, texts, length, padding, truncating, **options):
 def test_bbc_csv_ids_equal_the_python_tokenizer(tmp_path):
   path = runs.write_bbc_csv(tmp_path / "bbc.csv", runs.bbc_rows(60))
   bundle = pipelines.bbc_bundle(path, {"vocab_size": 25, "max_length": 9})
-  tokenizer = bundle.extras["tokenizer"]
+  tokenizer = bundle.info.tokenizer
   texts = readers.read_bbc_csv(path).texts + EDGE_TEXTS
   options = {"remove_stopwords": True, "strip_html": False}
   want = python_ids(tokenizer, texts, 9, "post", "post", **options)
@@ -51,7 +51,7 @@ def test_imdb_ids_equal_the_python_tokenizer(tmp_path, padding, truncating):
   bundle = pipelines.imdb_bundle(acl, {"vocab_size": 12, "max_length": 6,
                                        "padding_type": padding,
                                        "trunc_type": truncating})
-  tokenizer = bundle.extras["tokenizer"]
+  tokenizer = bundle.info.tokenizer
   texts = splits["train"].texts + splits["test"].texts + EDGE_TEXTS
   options = {"remove_stopwords": False, "strip_html": True}
   want = python_ids(tokenizer, texts, 6, padding, truncating, **options)

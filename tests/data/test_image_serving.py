@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from data import image_serving
-from data.image_folder import decode_file
+from data.images import serving as image_serving
+from data.images.image_folder import decode_file
 from tests.trainers.test_export import image_files
 
 

@@ -11,8 +11,9 @@ import struct
 import numpy as np
 import tensorflow as tf
 
+from data.bundle import model_hparams
 from models import registry
-from trainers import session
+from trainers.common import session
 
 BBC_CATEGORIES = ("sport", "business", "politics", "tech", "entertainment")
 BBC_WORDS = {
@@ -132,12 +133,14 @@ def train_run(model_dir, name: str, overrides: dict, train_steps: int = 2):
   recipe = registry.get(name)
   hparams = session.resolve_hparams(recipe, overrides)
   data = recipe.make_data(hparams)
+  hparams = model_hparams(hparams, data.info)
   session.write_config(str(model_dir), recipe.name, hparams)
   session.write_artifacts(str(model_dir), data.artifacts)
+  session.write_input_spec(str(model_dir), data.element_spec)
   trainer = session.make_trainer(recipe, hparams,
                                  tf.distribute.get_strategy(),
-                                 str(model_dir), print_fn=None,
-                                 histogram_every=10**9)
+                                 str(model_dir), data_info=data.info,
+                                 print_fn=None, histogram_every=10**9)
   trainer.fit(data.train, train_steps=train_steps,
               steps_per_epoch=data.steps_per_epoch)
   return trainer, data, hparams

@@ -12,7 +12,7 @@ import tensorflow as tf
 
 from data.text import graph_tokenizer
 from data.text.pipelines import load_inference_encoder
-from models import vision_data
+from data.images import bundles as vision_data
 from tests import testing
 from tests.trainers import runs
 from trainers import test_data
@@ -28,7 +28,7 @@ def metrics_json(model_dir) -> dict:
 def accuracy(outputs: np.ndarray, labels: np.ndarray) -> float:
   outputs = np.asarray(outputs)
   if outputs.shape[-1] == 1:
-    predicted = (outputs[:, 0] > 0.5).astype(int)
+    predicted = (outputs[:, 0] >= 0.5).astype(int)
   else:
     predicted = outputs.argmax(axis=1)
   return float(np.mean(predicted == np.asarray(labels).reshape(-1)))
@@ -133,7 +133,7 @@ def test_image_folder_with_other_classes_is_one_error_line(folder_run,
 
 
 def _run(model_dir):
-  from trainers import session
+  from trainers.common import session
   return session.load_run(str(model_dir))
 
 

@@ -1,0 +1,170 @@
+"""The course's NLP datasets: where each file comes from, and its bundle.
+
+`make_data` of every text recipe (models/text.py) is one of these:
+
+* `bbc_data`: BBC news (bbc-text.csv), 80/20 in file order;
+* `imdb_data`: IMDB reviews (aclImdb folder or archive);
+* `sentiment_data`: Sentiment140 tweets and the GloVe matrix;
+* `sonnets_data`, `char_data`: next-word / next-character corpora.
+
+`hparams["data_path"]` names the file and `hparams["glove_path"]` the GloVe
+vectors. Without them the course's file is fetched once into the cache
+(`data.download`); offline, the error names the file and where to put it.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Mapping
+
+import numpy as np
+import tensorflow as tf
+from absl import logging
+
+from data import catalog, download
+from data.bundle import DataBundle
+from data.errors import DataError
+from data.hparams import bool_hparam_value, int_hparam
+from data.text import pipelines, readers
+
+
+def data_file(hparams: Mapping[str, Any], catalog_name: str,
+              key: str = "data_path") -> str:
+  """The user's file `hparams[key]`, else the course's cached download.
+
+  Args:
+    hparams: the recipe's hyper-parameters.
+    catalog_name: the `data.catalog` entry used when `hparams[key]` is unset.
+    key: "data_path" or "glove_path".
+
+  Returns:
+    A local path.
+
+  Raises:
+    DataError: the given path does not exist, or the download failed (the
+      message names the file and where to place it by hand).
+  """
+  path = hparams.get(key)
+  if path:
+    path = os.path.expanduser(os.fspath(path))
+    if not os.path.exists(path):
+      raise DataError(f"{key} {path} does not exist; pass an existing file "
+                      f"with --{key}=PATH (or --hparam {key}=PATH).")
+    return path
+  return download.fetch_entry(catalog.get(catalog_name))
+
+
+def _pipeline_hparams(hparams: Mapping[str, Any], **overrides: Any) -> dict:
+  """A copy for the data pipelines, optional ints converted from strings."""
+  h = dict(hparams)
+  for key in ("vocab_size", "training_size", "max_sequence_len"):
+    if key in h:
+      h[key] = int_hparam(h, key)
+  if "one_hot_labels" in h:
+    h["one_hot_labels"] = bool_hparam_value(h["one_hot_labels"])
+  h.update(overrides)
+  return h
+
+
+def bbc_data(hparams: Mapping[str, Any]) -> DataBundle:
+  """BBC news (bbc-text.csv), split 80/20 in file order as the course.
+
+  Raises:
+    DataError: bad CSV (a missing column is named), more classes than the
+      model's num_classes outputs, or a category that appears only in the
+      validation split.
+  """
+  path = data_file(hparams, "bbc-text")
+  bundle = pipelines.bbc_bundle(path, _pipeline_hparams(hparams))
+  outputs = int_hparam(hparams, "num_classes", minimum=2)
+  needed = bundle.info.num_classes
+  if needed > outputs:
+    raise DataError(
+        f"{path}: {needed - 1} categories need {needed} outputs (ids from "
+        f"1, as the course), but num_classes is {outputs}; set --hparam "
+        f"num_classes={needed}.")
+  check_validation_labels(bundle, path)
+  return bundle
+
+
+def _labels_of(dataset: tf.data.Dataset) -> np.ndarray:
+  labels = [y for _, y in dataset.as_numpy_iterator()]
+  return np.concatenate(labels) if labels else np.zeros([0], np.int32)
+
+
+def check_validation_labels(bundle: DataBundle, source: str) -> None:
+  """Refuses validation labels that never occur in the training split.
+
+  Raises:
+    DataError: names the labels, their row count and the fix.
+  """
+  if bundle.validation is None:
+    return
+  seen = set(np.unique(_labels_of(bundle.train(0))).tolist())
+  validation = _labels_of(bundle.validation)
+  unseen = sorted(set(np.unique(validation).tolist()) - seen)
+  if not unseen:
+    return
+  names = bundle.info.class_names
+  shown = [names[i] if i < len(names) else str(i) for i in unseen]
+  rows = int(np.isin(validation, unseen).sum())
+  raise DataError(
+      f"{source}: label(s) {', '.join(map(repr, shown))} never occur in the "
+      f"training split but in {rows} validation row(s), so the model cannot "
+      f"learn them; reorder the file or raise training_portion.")
+
+
+def imdb_data(hparams: Mapping[str, Any]) -> DataBundle:
+  """IMDB reviews (aclImdb folder or archive); validation: the test split,
+  else the last 20% of the shuffled train split."""
+  path = data_file(hparams, "imdb")
+  return pipelines.imdb_bundle(path, _pipeline_hparams(hparams))
+
+
+def sentiment_data(hparams: Mapping[str, Any]) -> DataBundle:
+  """Sentiment140 tweets with the GloVe matrix in `info.embedding_matrix`.
+
+  vocab_size counts words (the course's `len(word_index)`), so the
+  tokenizer keeps ids 1..vocab_size and the matrix has vocab_size + 1 rows.
+  """
+  path = data_file(hparams, "sentiment140-cleaned")
+  glove_path = data_file(hparams, "glove-6b-100d", key="glove_path")
+  words = int_hparam(hparams, "vocab_size")
+  bundle = pipelines.sentiment140_glove_bundle(
+      path, glove_path, _pipeline_hparams(
+          hparams, vocab_size=None if words is None else words + 1))
+  bundle.info.vocab_size = bundle.info.total_words - 1
+  logging.info("GloVe covers %d of %d words", bundle.info.glove_found,
+               bundle.info.glove_words)
+  return bundle
+
+
+def sonnets_data(hparams: Mapping[str, Any]) -> DataBundle:
+  """Next-word n-grams of a corpus (sonnets.txt by default)."""
+  path = data_file(hparams, "sonnets")
+  bundle = pipelines.next_word_bundle(path, _pipeline_hparams(hparams))
+  bundle.info.vocab_size = bundle.info.total_words
+  return bundle
+
+
+def char_data(hparams: Mapping[str, Any]) -> DataBundle:
+  """Next-character windows of a corpus (sonnets.txt by default).
+
+  Raises:
+    DataError: a corpus of only white space, or a vocab_size below the
+      corpus's number of distinct characters + 1.
+  """
+  path = data_file(hparams, "sonnets")
+  if not readers.read_text(path).strip():
+    raise DataError(f"{path}: the corpus is empty (only white space); "
+                    f"give a text file to learn characters from.")
+  bundle = pipelines.char_corpus_bundle(path, _pipeline_hparams(hparams))
+  total_chars = bundle.info.total_words
+  wanted = int_hparam(hparams, "vocab_size", minimum=2)
+  if wanted is not None and wanted < total_chars:
+    raise DataError(
+        f"{path}: the corpus has {total_chars - 1} distinct characters, so "
+        f"vocab_size must be at least {total_chars} (with padding), got "
+        f"{wanted}; leave vocab_size unset to take it from the corpus.")
+  bundle.info.vocab_size = total_chars
+  return bundle
