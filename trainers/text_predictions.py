@@ -18,7 +18,8 @@ def known_words(ids: np.ndarray, oov_index: int | None) -> np.ndarray:
 
 
 def prediction_line(name: str, probability: float, sentence: str,
-                    known: int) -> str:
-  """`class<TAB>probability<TAB>sentence`, plus a warning without words."""
+                    known: int | None) -> str:
+  """`class<TAB>probability<TAB>sentence`, plus a warning when no word of
+  the sentence is known (`known` 0; None: not counted)."""
   line = f"{name}\t{probability:.4f}\t{sentence}"
-  return line if known else f"{line}\t{NO_KNOWN_WORD}"
+  return f"{line}\t{NO_KNOWN_WORD}" if known == 0 else line

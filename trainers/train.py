@@ -3,7 +3,8 @@ r"""Trains a registered model: `python -m trainers.train --model=series_dnn`.
 Prints a progress line per epoch (step/total, loss, metrics, ETA), writes
 checkpoints and TensorBoard logs (train/, eval/) into --model_dir, and at
 the end metrics.json (final metrics and history). Running the same command
-again resumes where the last run stopped.
+again resumes where the last run stopped. `--export` then writes the
+SavedModel to model_dir/export/<global step> (see trainers.export).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ common_flags.define_run_flags()
 flags.DEFINE_bool("overwrite", False, "Discard checkpoints in --model_dir "
                   "that cannot be read instead of refusing to run (the run "
                   "then starts from the newest readable one, or step 0).")
+flags.DEFINE_bool("export", False, "When training ends, export a SavedModel "
+                  "to MODEL_DIR/export/<global step> (as trainers.export).")
 FLAGS = flags.FLAGS
 
 
@@ -159,6 +162,9 @@ def main(argv):
   print(f"done: {result['steps']} steps, {result['epochs']} epochs; "
         + " - ".join(f"{k} {v:.4g}" for k, v in final.items())
         + f"; metrics in {path}")
+  if FLAGS.export:
+    from trainers.exporting import export_run
+    print(f"SavedModel written to {export_run(model_dir)}")
 
 
 if __name__ == "__main__":

@@ -218,6 +218,21 @@ def read_imdb(path: str | os.PathLike, strip_html: bool = True,
   return _read_imdb_folder(extract_dir, strip_html)
 
 
+def read_imdb_split(folder: str | os.PathLike, strip_html: bool = True
+                    ) -> LabeledTexts:
+  """One aclImdb split folder (`.../test`, holding pos/ and neg/).
+
+  Raises:
+    DataError: a missing pos/ or neg/ folder, or no reviews.
+  """
+  return _read_imdb_split(os.fspath(folder), strip_html)
+
+
+def strip_html(text: str) -> str:
+  """Replaces the `<br />` line breaks of an IMDB review by a space."""
+  return _BR_TAG.sub(" ", text)
+
+
 def _extract_imdb_archive(archive: str, dest: str) -> None:
   """Extracts with `data.archives`; any refused member makes it an error."""
   report = archives.extract(archive, dest)
