@@ -15,7 +15,7 @@ from data.text.pipelines import load_inference_encoder
 from data.images import bundles as vision_data
 from tests import testing
 from tests.trainers import runs
-from trainers import test_data
+from trainers.common import test_data
 
 SIZE = 32
 

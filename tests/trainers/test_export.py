@@ -21,7 +21,7 @@ from data.images import bundles as vision_data
 from models import text as text_models
 from tests import testing
 from tests.trainers import runs
-from trainers import exporting
+from trainers.common import exporting
 
 SIZE = 40
 CHECK_SCRIPT = os.path.join(os.path.dirname(__file__), "serving_check.py")

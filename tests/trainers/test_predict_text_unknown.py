@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from trainers import text_predictions as predict_text
+from trainers.common import text_predictions as predict_text
 
 
 def test_known_words_ignores_padding_and_oov():
