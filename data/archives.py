@@ -31,6 +31,35 @@ from data.errors import DataError
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
 
+@dataclasses.dataclass(frozen=True)
+class ExpansionLimits:
+  """How far an archive may expand: a guard against archive bombs.
+
+  Attributes:
+    max_bytes: total uncompressed size of all members.
+    max_ratio: total uncompressed size / archive file size (images and
+      IDX files of the course compress less than 10x; bombs 1000x).
+  """
+
+  max_bytes: int = 16 * 2**30
+  max_ratio: float = 100.0
+
+  def check(self, archive_path: str, total: int) -> None:
+    """Raises DataError if `total` uncompressed bytes exceed a limit."""
+    packed = max(os.path.getsize(archive_path), 1)
+    if total > self.max_bytes:
+      raise DataError(
+          f"{archive_path} would expand to {total / 2**30:.2f} GiB, over the "
+          f"limit of {self.max_bytes / 2**30:.2f} GiB; nothing was "
+          "extracted (raise it with --max_extract_gb if you trust the file)")
+    if total / packed > self.max_ratio:
+      raise DataError(
+          f"{archive_path} would expand {total / packed:.0f}x "
+          f"({packed} -> {total} bytes), over the limit of "
+          f"{self.max_ratio:g}x; nothing was extracted (raise it with "
+          "--max_extract_ratio if you trust the file)")
+
+
 @dataclasses.dataclass
 class ExtractReport:
   """What `extract` wrote and what it refused.
@@ -57,35 +86,56 @@ class ExtractReport:
     return text
 
 
-def extract(archive_path: str, target_dir: str) -> ExtractReport:
+def extract(archive_path: str, target_dir: str,
+            limits: ExpansionLimits | None = None) -> ExtractReport:
   """Extracts a zip or tar archive into `target_dir`, refusing unsafe entries.
 
   Args:
     archive_path: a .zip, .tar, .tar.gz/.tgz, .tar.xz or .tar.bz2 file (the
       format is detected from the content, not the name).
     target_dir: destination directory, created if missing.
+    limits: expansion limits checked before anything is written (default
+      `ExpansionLimits()`).
 
   Returns:
     An `ExtractReport`; refused entries are also logged by name.
 
   Raises:
-    DataError: the file is missing, not a zip/tar archive, or corrupt.
+    DataError: the file is missing, not a zip/tar archive, corrupt, or
+      expands past `limits`.
   """
+  limits = limits or ExpansionLimits()
   if not os.path.isfile(archive_path):
     raise DataError(f"archive {archive_path} does not exist; check the path "
                     f"or download it first")
-  os.makedirs(target_dir, exist_ok=True)
-  report = ExtractReport(archive_path, os.path.realpath(target_dir))
-  if zipfile.is_zipfile(archive_path):
-    _extract_zip(archive_path, report)
-  elif _is_tar(archive_path):
-    _extract_tar(archive_path, report)
-  else:
+  is_zip = zipfile.is_zipfile(archive_path)
+  if not is_zip and not _is_tar(archive_path):
     raise DataError(f"{archive_path} is neither a zip nor a tar archive; "
                     f"expected .zip, .tar, .tar.gz, .tar.xz or .tar.bz2")
+  limits.check(archive_path, _declared_size(archive_path, is_zip))
+  os.makedirs(target_dir, exist_ok=True)
+  report = ExtractReport(archive_path, os.path.realpath(target_dir))
+  if is_zip:
+    _extract_zip(archive_path, report)
+  else:
+    _extract_tar(archive_path, report)
   for name, reason in report.refused:
     logging.warning("%s: refused entry %r (%s)", archive_path, name, reason)
   return report
+
+
+def _declared_size(path: str, is_zip: bool) -> int:
+  """Total uncompressed bytes the archive's members declare."""
+  try:
+    if is_zip:
+      with zipfile.ZipFile(path) as archive:
+        return sum(info.file_size for info in archive.infolist())
+    with tarfile.open(path, "r:*") as archive:
+      return sum(member.size for member in archive if member.isfile())
+  except (zipfile.BadZipFile, tarfile.TarError, gzip.BadGzipFile,
+          lzma.LZMAError, zlib.error, EOFError, OSError) as error:
+    raise DataError(f"{path} is a corrupt archive ({error}); download it "
+                    "again") from error
 
 
 def _is_tar(path: str) -> bool:

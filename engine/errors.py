@@ -11,3 +11,15 @@ class CheckpointMismatchError(EngineUserError):
 
 class NonFiniteLossError(EngineUserError):
   """Training produced NaN or Inf; the last good checkpoint is kept."""
+
+
+class CheckpointUnreadableError(EngineUserError):
+  """model_dir holds checkpoint files, but none of them can be read."""
+
+
+class CheckpointSaveError(EngineUserError):
+  """A checkpoint could not be written (disk full, read-only directory)."""
+
+
+class InputTooSmallError(EngineUserError):
+  """An input's spatial size is smaller than a layer's window."""

@@ -41,21 +41,36 @@ class Progress:
                                                flush=True))
     self._start_time = time.monotonic()
     self._start_step: int | None = None
+    self._warm: tuple[float, int] | None = None
     self._last_line = self._start_time
 
   def start(self, step: int) -> None:
     """Marks the step the run (or resumed run) starts from."""
     self._start_step = step
     self._start_time = self._last_line = time.monotonic()
+    self._warm = None
+
+  def warmed_up(self, step: int) -> None:
+    """Marks the end of the first loop call (tracing, compiling).
+
+    Only the first call counts. The ETA then uses the step time measured
+    after it, so the first line after a (re)start is not inflated by the
+    one-off compilation of a short remainder.
+    """
+    if self._warm is None:
+      self._warm = (time.monotonic(), step)
 
   def eta(self, step: int) -> float | None:
     """Seconds left, from the mean step time so far; None if unknown."""
     if self.total_steps is None or self._start_step is None:
       return None
-    done = step - self._start_step
+    since_time, since_step = self._start_time, self._start_step
+    if self._warm is not None and step > self._warm[1]:
+      since_time, since_step = self._warm
+    done = step - since_step
     if done <= 0:
       return None
-    per_step = (time.monotonic() - self._start_time) / done
+    per_step = (time.monotonic() - since_time) / done
     return max(self.total_steps - step, 0) * per_step
 
   def _eta_text(self, step: int) -> str:

@@ -17,6 +17,7 @@ loop calls (before the first step and after the last).
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any, Sequence
 
 import tensorflow as tf
@@ -25,6 +26,7 @@ from engine import losses as losses_lib
 from engine import metrics as metrics_lib
 from engine import mixed_precision
 from engine.optimizers import loss_scale as loss_scale_lib
+from engine.step_random import step_random
 
 
 DUMMY_LENGTH = 8
@@ -57,12 +59,19 @@ class Task:
       only: the cross-replica all-reduce runs outside XLA).
     loss_scale: a DynamicLossScale (mixed_float16): the step differentiates
       the scaled loss and applies only finite, unscaled gradients.
+    seed: seed of the training step's random draws (dropout). Once
+      `step_variable` is set (the trainer sets its global step), each draw
+      is a stateless function of (seed, global step, replica), so a resumed
+      run draws what the uninterrupted one did.
   """
 
   def __init__(self, model, loss, optimizer, metrics: Sequence = (), *,
                strategy: tf.distribute.Strategy, jit_compile: bool = False,
-               loss_scale: loss_scale_lib.DynamicLossScale | None = None):
+               loss_scale: loss_scale_lib.DynamicLossScale | None = None,
+               seed: int = 0):
     self.strategy = strategy
+    self.seed = seed
+    self.step_variable: tf.Variable | None = None
     self.model, self.optimizer = model, optimizer
     self.loss_scale = loss_scale
     self.loss_name = loss if isinstance(loss, str) else getattr(
@@ -110,7 +119,7 @@ class Task:
   def _replica_train_step(self, element):
     x, y = element[0], element[1]
     variables = self.model.trainable_variables
-    with tf.GradientTape() as tape:
+    with tf.GradientTape() as tape, self._step_random():
       # Mixed precision: losses and metrics see float32 outputs.
       pred = mixed_precision.to_float32(self.model(x, training=True))
       per_example = self.loss_fn(y, pred)
@@ -121,6 +130,11 @@ class Task:
                                    self.loss_scale)
     self._update_metrics(y, pred, per_example, reg)
     return loss
+
+  def _step_random(self):
+    if self.step_variable is None:
+      return contextlib.nullcontext()
+    return step_random(self.seed, self.step_variable)
 
   def _replica_eval_step(self, element) -> None:
     x, y = element[0], element[1]

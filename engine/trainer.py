@@ -34,6 +34,7 @@ from engine.checkpoint import RunCheckpoint
 from engine.errors import NonFiniteLossError
 from engine.history import History
 from engine.hooks import Hook
+from engine.interrupt import GracefulInterrupt, TrainingInterrupted
 from engine.loop import make_loop_fn
 from engine.optimizers.loss_scale import DynamicLossScale
 from engine.progress import Progress
@@ -44,6 +45,7 @@ HISTORY_FILE = "history.json"
 # Default weight histograms: every this many epochs and at a fit's last
 # epoch (they cost more than a small model's whole epoch).
 HISTOGRAM_EPOCHS = 10
+_INTERRUPTED = "interrupted"
 _EVAL_ALL = 2**31 - 1
 
 
@@ -118,7 +120,8 @@ class Trainer:
                progress_interval: float = 10.0,
                print_fn: Callable[[str], None] | None = print,
                on_nan: str = "raise", jit_compile: bool = False,
-               loss_scale: DynamicLossScale | None = None):
+               loss_scale: DynamicLossScale | None = None,
+               seed: int = 0):
     _check_positive(steps_per_loop=steps_per_loop, summary_every=summary_every,
                     checkpoint_every=checkpoint_every,
                     histogram_every=histogram_every, max_to_keep=max_to_keep)
@@ -127,7 +130,8 @@ class Trainer:
     self.on_nan = on_nan
     self.strategy = strategy or tf.distribute.get_strategy()
     self.task = Task(model, loss, optimizer, metrics, strategy=self.strategy,
-                     jit_compile=jit_compile, loss_scale=loss_scale)
+                     jit_compile=jit_compile, loss_scale=loss_scale,
+                     seed=seed)
     self.model_dir = model_dir
     self.steps_per_loop = steps_per_loop
     self.checkpoint_every = checkpoint_every
@@ -151,6 +155,8 @@ class Trainer:
                                    self.task.metric_tensors)
     self._predict_fn = tf.function(self.task.predict_step)
     self._graph_written = False
+    self._interrupt: GracefulInterrupt | None = None
+    self.task.step_variable = self.global_step
 
   # -- the task's parts, under their old names ------------------------------
 
@@ -297,7 +303,8 @@ class Trainer:
           epochs: int | None = None, train_steps: int | None = None,
           validation: tf.data.Dataset | None = None,
           steps_per_epoch: int | None = None,
-          hooks: Iterable[Hook] = ()) -> History:
+          hooks: Iterable[Hook] = (),
+          interrupt: GracefulInterrupt | None = None) -> History:
     """Trains until `epochs` epochs or `train_steps` steps are done.
 
     Resumes from model_dir's newest checkpoint: at the same epoch and the
@@ -318,11 +325,15 @@ class Trainer:
       steps_per_epoch: batches per epoch, when known (for ETA and to avoid
         an empty loop call at the end of each epoch).
       hooks: epoch hooks (threshold stop, early stopping, lr schedule).
+      interrupt: polled after each loop call and epoch; once it holds a
+        signal, the step reached is saved and TrainingInterrupted raised.
 
     Returns:
       The History, including epochs from before a resume.
 
     Raises:
+      TrainingInterrupted: `interrupt` received a signal; the checkpoint,
+        history and summaries of the step reached are written.
       NonFiniteLossError: the loss became NaN/Inf; nothing is saved after
         that, so model_dir keeps the last good checkpoint.
     """
@@ -339,8 +350,11 @@ class Trainer:
     progress.start(at.step)
     run = FitRun(data_fn, epochs, train_steps, validation, list(hooks),
                  self._load_history(at.epoch), progress, steps_per_epoch)
+    self._interrupt = interrupt
     while not run.finished(at):
       at, stop = self._run_epoch(run, at)
+      if stop == _INTERRUPTED or (self._interrupted() and not stop):
+        self._stop_interrupted(run, at)
       if stop:
         run.history.stop_reason = stop
         self._say(stop)
@@ -393,6 +407,7 @@ class Trainer:
       num_steps = self._next_chunk(run, result.at)
       result = self._run_loop(iterator, num_steps, result,
                               begin=result is first)
+      run.progress.warmed_up(result.at.step)
       problem = self._non_finite_loss(run, result)
       if problem:
         return result.at, problem
@@ -404,6 +419,8 @@ class Trainer:
       if epoch_done or budget_done:
         break
       self._maybe_checkpoint(result)
+      if self._interrupted():
+        return result.at, _INTERRUPTED
       run.progress.maybe_mid_epoch(start.epoch, result.at.step,
                                    _without_lr(result.logs))
     if result.ran < num_steps:
@@ -520,6 +537,18 @@ class Trainer:
     return after, stop
 
   # -- history ------------------------------------------------------------------
+
+  def _interrupted(self) -> bool:
+    return self._interrupt is not None and self._interrupt.requested
+
+  def _stop_interrupted(self, run: FitRun, at: Position) -> None:
+    """Saves the step reached, history and summaries; raises."""
+    run.last_dataset = run.repeating = None
+    self.save()
+    self._save_history(run.history)
+    self.writers.flush()
+    raise TrainingInterrupted(self._interrupt.signal, at.step, at.epoch,
+                              at.step_in_epoch)
 
   def _history_path(self) -> str | None:
     return os.path.join(self.model_dir, HISTORY_FILE) if self.model_dir else None

@@ -131,6 +131,7 @@ LINE = register(Recipe(
     optimizer="sgd",
     hparams={"learning_rate": 0.01, "batch_size": 6, "epochs": 500,
              "seed": 42},
+    input_shape=lambda hparams: ((1,), "float32"),
 ))
 
 LINEAR_REGRESSION = register(Recipe(
@@ -143,6 +144,7 @@ LINEAR_REGRESSION = register(Recipe(
     optimizer="sgd",
     hparams={"learning_rate": 0.1, "batch_size": 1000, "epochs": 300,
              "seed": 42, "num_examples": 1000, "num_features": 3},
+    input_shape=lambda hparams: ((int(hparams["num_features"]),), "float32"),
 ))
 
 

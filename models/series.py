@@ -103,6 +103,16 @@ def build_series_conv_lstm(hparams: Mapping[str, Any]) -> Sequential:
   ], name="series_conv_lstm")
 
 
+def _window_input(hparams: Mapping[str, Any]) -> tuple:
+  """[window_size] float windows (the exporter needs no data)."""
+  return (int(hparams["window_size"]),), "float32"
+
+
+def _window_steps_input(hparams: Mapping[str, Any]) -> tuple:
+  """[window_size, 1]: a sequence-to-sequence model's windows."""
+  return (int(hparams["window_size"]), 1), "float32"
+
+
 # --- forecasts ---------------------------------------------------------------
 
 
@@ -323,6 +333,7 @@ SERIES_DNN = register(Recipe(
     optimizer_kwargs={"momentum": 0.9},
     hparams=_series_hparams(learning_rate=1e-6, batch_size=32, epochs=100,
                             window_size=20, preset="week2"),
+    input_shape=_window_input,
 ))
 
 SERIES_RNN = register(Recipe(
@@ -337,6 +348,7 @@ SERIES_RNN = register(Recipe(
     optimizer_kwargs={"momentum": 0.9},
     hparams=_series_hparams(learning_rate=1e-5, batch_size=32, epochs=100,
                             window_size=20),
+    input_shape=_window_input,
 ))
 
 SERIES_CONV_LSTM = register(Recipe(
@@ -351,4 +363,5 @@ SERIES_CONV_LSTM = register(Recipe(
     optimizer_kwargs={"momentum": 0.9},
     hparams=_series_hparams(learning_rate=1e-5, batch_size=100, epochs=100,
                             window_size=60),
+    input_shape=_window_steps_input,
 ))

@@ -558,7 +558,7 @@ _BBC = _hparams(epochs=30, vocab_size=1000, embedding_dim=16, max_length=120,
                 training_portion=0.8, remove_stopwords=True, num_classes=6)
 _IMDB = dict(epochs=10, vocab_size=10000, embedding_dim=16, max_length=120,
              trunc_type="post", padding_type="pre", oov_tok="<OOV>",
-             training_portion=0.8, tokenizer=WORD)
+             training_portion=0.8, tokenizer=WORD, strip_html=True)
 _CLASSIFIER = dict(loss="binary_crossentropy", metrics=("accuracy",),
                    optimizer="adam", make_data=datasets.imdb_data,
                    extra_hooks=subword_hooks)

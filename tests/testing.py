@@ -60,12 +60,16 @@ def assert_allclose(actual, expected, atol=1e-5, rtol=1e-5) -> None:
 
 
 def run_binary(module: str, *args: str, timeout: int = 300,
-               env: dict | None = None) -> subprocess.CompletedProcess:
-  """Runs `python -m module args...` from the repo root and captures output."""
+               env: dict | None = None, cwd: str | None = None
+               ) -> subprocess.CompletedProcess:
+  """Runs `python -m module args...` (from the repo root unless `cwd`)."""
   full_env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1")
+  if cwd is not None:
+    full_env["PYTHONPATH"] = str(REPO_ROOT)
   full_env.update(env or {})
   return subprocess.run(
-      [sys.executable, "-m", module, *args], cwd=REPO_ROOT, env=full_env,
+      [sys.executable, "-m", module, *args], cwd=cwd or REPO_ROOT,
+      env=full_env,
       capture_output=True, text=True, timeout=timeout)
 
 

@@ -29,10 +29,19 @@ flags.DEFINE_float("lr0", 1e-8, "Learning rate of the first epoch.")
 flags.DEFINE_float("epochs_per_decade", 20.0,
                    "Epochs over which the rate grows tenfold.")
 common_flags.define_seed_flag("weights and data order")
-flags.register_validator("lr0", lambda v: v > 0, "--lr0 must be positive")
+flags.register_validator("lr0", lambda v: 0 < v < math.inf,
+                         "--lr0 must be positive and finite")
 flags.register_validator("epochs_per_decade", lambda v: v > 0,
                          "--epochs_per_decade must be positive")
 FLAGS = flags.FLAGS
+
+
+def sweep_rate(lr0: float, epoch: int, epochs_per_decade: float) -> float:
+  """lr0 * 10**(epoch / epochs_per_decade); inf when it overflows."""
+  try:
+    return lr0 * 10 ** (epoch / epochs_per_decade)
+  except OverflowError:
+    return math.inf
 
 
 def log_sweep(logdir: str, lrs, losses) -> None:
@@ -75,16 +84,27 @@ def main(argv):
   recipe, hparams = session.recipe_and_hparams(
       FLAGS.model, common_flags.hparam_overrides(), FLAGS.seed)
   logdir = FLAGS.model_dir or os.path.join("runs", recipe.name + "_lr_find")
+  last_lr = sweep_rate(FLAGS.lr0, hparams["epochs"] - 1,
+                       FLAGS.epochs_per_decade)
+  if not math.isfinite(last_lr):
+    raise cli.UsageError(
+        f"--lr0={FLAGS.lr0:.3g} grows past the largest float within "
+        f"{hparams['epochs']} epochs; lower --lr0 or raise "
+        "--epochs_per_decade")
   from data.bundle import model_hparams
   data = recipe.make_data(hparams)
   hparams = model_hparams(hparams, data.info)
   trainer = session.make_trainer(recipe, hparams, tf.distribute.get_strategy(),
                                  None, data_info=data.info, print_fn=None,
                                  on_nan="stop")
-  schedule = lambda e: FLAGS.lr0 * 10 ** (e / FLAGS.epochs_per_decade)
+  schedule = lambda e: sweep_rate(FLAGS.lr0, e, FLAGS.epochs_per_decade)
   history = trainer.fit(data.train, epochs=hparams["epochs"],
                         steps_per_epoch=data.steps_per_epoch,
                         hooks=[hooks.LearningRateSchedule(schedule)])
+  if not history.history.get("lr"):
+    raise cli.UsageError(
+        f"the sweep diverged in its first epoch (lr {FLAGS.lr0:.3g}): "
+        f"{history.stop_reason}; start lower with --lr0")
   lrs = np.array(history.history["lr"])
   losses = np.array(history.history["loss"])
   from engine.lr_sweep import suggest_learning_rate

@@ -37,6 +37,14 @@ flags.DEFINE_float("split_ratio", 0.9, "Training fraction when splitting "
 common_flags.define_seed_flag("the split's shuffle")
 flags.DEFINE_string("cache_dir", None, "Download cache (default: "
                     "$TFPRACTICE_CACHE or ~/.cache/tfpractice).")
+flags.DEFINE_float("max_extract_gb", 16.0, "Refuse archives whose members "
+                   "expand past this many GiB in total.")
+flags.DEFINE_float("max_extract_ratio", 100.0, "Refuse archives that expand "
+                   "more than this many times their size (archive bombs).")
+flags.register_validator("max_extract_gb", lambda v: v > 0,
+                         message="--max_extract_gb must be positive")
+flags.register_validator("max_extract_ratio", lambda v: v > 0,
+                         message="--max_extract_ratio must be positive")
 flags.register_validator("split_ratio", lambda v: 0 <= v <= 1,
                          message="--split_ratio must be in [0, 1]")
 FLAGS = flags.FLAGS
@@ -45,10 +53,13 @@ FLAGS = flags.FLAGS
 def main(argv):
   if len(argv) > 1:
     raise cli.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+  from data.archives import ExpansionLimits
+  limits = ExpansionLimits(max_bytes=int(FLAGS.max_extract_gb * 2**30),
+                           max_ratio=FLAGS.max_extract_ratio)
   prepared = datasets.prepare(
       FLAGS.dataset, archives=FLAGS.archive, dest=FLAGS.dest,
       split_ratio=FLAGS.split_ratio, seed=FLAGS.seed,
-      cache_dir=FLAGS.cache_dir)
+      cache_dir=FLAGS.cache_dir, limits=limits)
   print(f"{FLAGS.dataset} is ready for {prepared.model}:")
   print(f"  --data_path={prepared.data_path}")
   if prepared.validation_path:

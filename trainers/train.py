@@ -3,7 +3,8 @@ r"""Trains a registered model: `python -m trainers.train --model=series_dnn`.
 Prints a progress line per epoch (step/total, loss, metrics, ETA), writes
 checkpoints and TensorBoard logs (train/, eval/) into --model_dir, and at
 the end metrics.json (final metrics and history). Running the same command
-again resumes where the last run stopped.
+again resumes where the last run stopped. `--export` then writes the
+SavedModel to model_dir/export/<global step> (see trainers.export).
 """
 
 from __future__ import annotations
@@ -19,6 +20,11 @@ common_flags.define_model_flag()
 common_flags.define_model_dir_flag()
 common_flags.define_hparam_flags()
 common_flags.define_run_flags()
+flags.DEFINE_bool("overwrite", False, "Discard checkpoints in --model_dir "
+                  "that cannot be read instead of refusing to run (the run "
+                  "then starts from the newest readable one, or step 0).")
+flags.DEFINE_bool("export", False, "When training ends, export a SavedModel "
+                  "to MODEL_DIR/export/<global step> (as trainers.export).")
 FLAGS = flags.FLAGS
 
 
@@ -37,32 +43,47 @@ def make_hooks(recipe, hparams, data):
   return result
 
 
-def train(recipe, hparams, model_dir: str, strategy) -> dict:
-  """Runs training and returns what goes into metrics.json."""
+def train(recipe, hparams, model_dir: str, strategy, lock) -> dict:
+  """Runs training and returns what goes into metrics.json.
+
+  Everything is validated (data, artifacts, the checkpoint against the
+  model and optimizer) before `lock` is taken and model_dir is written.
+  """
   from data.bundle import model_hparams
-  from trainers.common import session
+  from engine import checkpoint as checkpoint_lib
+  from trainers.common import run_checks, session
   data = recipe.make_data(hparams)
   hparams = model_hparams(hparams, data.info)
-  session.write_config(model_dir, recipe.name, hparams)
-  session.write_artifacts(model_dir, data.artifacts)
-  session.write_input_spec(model_dir, data.element_spec)
   trainer = session.make_trainer(
       recipe, hparams, strategy, model_dir, FLAGS.optimizer, data.info,
       steps_per_loop=FLAGS.steps_per_loop,
       checkpoint_every=FLAGS.checkpoint_every,
       summary_every=FLAGS.summary_every,
       histogram_every=FLAGS.histogram_every, max_to_keep=FLAGS.max_to_keep)
+  trainer.build(data.train(0).element_spec)
+  if not FLAGS.overwrite:
+    trainer.checkpoint.check_latest()
+  run_checks.check_artifacts_unchanged(model_dir, data.artifacts)
+  lock.acquire()
+  if FLAGS.overwrite:
+    checkpoint_lib.discard_unreadable(model_dir)
+    trainer.checkpoint.check_latest()
+  session.write_config(model_dir, recipe.name, hparams)
+  session.write_artifacts(model_dir, data.artifacts)
+  session.write_input_spec(model_dir, data.element_spec)
   budget = ({"train_steps": FLAGS.train_steps} if FLAGS.train_steps
             else {"epochs": hparams["epochs"]})
   from engine import hparams_summary
+  from engine.interrupt import GracefulInterrupt
   hparams_summary.write_hparams(model_dir, run_hparams(recipe, hparams))
   hooks = make_hooks(recipe, hparams, data)
   profile = profile_hook(model_dir, data.steps_per_epoch)
   try:
-    history = trainer.fit(data.train, validation=data.validation,
-                          steps_per_epoch=data.steps_per_epoch,
-                          hooks=hooks + ([profile] if profile else []),
-                          **budget)
+    with GracefulInterrupt() as interrupt:
+      history = trainer.fit(data.train, validation=data.validation,
+                            steps_per_epoch=data.steps_per_epoch,
+                            hooks=hooks + ([profile] if profile else []),
+                            interrupt=interrupt, **budget)
   finally:
     if profile:
       profile.close()
@@ -99,6 +120,16 @@ def profile_hook(model_dir: str, steps_per_epoch: int | None):
                       steps_per_epoch)
 
 
+class _NoLock:
+  """Workers other than the chief share the chief's lock."""
+
+  def acquire(self) -> None:
+    pass
+
+  def release(self) -> None:
+    pass
+
+
 def main(argv):
   if len(argv) > 1:
     raise cli.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
@@ -109,7 +140,8 @@ def main(argv):
   recipe, hparams = session.recipe_and_hparams(
       FLAGS.model, common_flags.hparam_overrides(), FLAGS.seed,
       FLAGS.deterministic)
-  model_dir = FLAGS.model_dir or os.path.join("runs", recipe.name)
+  model_dir = os.path.abspath(os.path.expanduser(
+      FLAGS.model_dir or os.path.join("runs", recipe.name)))
   session.check_model_dir(model_dir, recipe.name)
   if FLAGS.mixed_precision:
     if (FLAGS.mixed_precision == "mixed_float16"
@@ -119,12 +151,20 @@ def main(argv):
           f"replica, but --strategy={FLAGS.strategy} has "
           f"{strategy.num_replicas_in_sync}; use mixed_bfloat16")
     hparams["mixed_precision"] = FLAGS.mixed_precision
-  result = train(recipe, hparams, model_dir, strategy)
-  path = session.update_metrics_file(model_dir, "train", result)
+  from engine.run_lock import RunLock
+  lock = RunLock(model_dir) if distribute.is_chief(strategy) else _NoLock()
+  try:
+    result = train(recipe, hparams, model_dir, strategy, lock)
+    path = session.update_metrics_file(model_dir, "train", result)
+  finally:
+    lock.release()
   final = result.get("validation") or result["train"]
   print(f"done: {result['steps']} steps, {result['epochs']} epochs; "
         + " - ".join(f"{k} {v:.4g}" for k, v in final.items())
         + f"; metrics in {path}")
+  if FLAGS.export:
+    from trainers.common.exporting import export_run
+    print(f"SavedModel written to {export_run(model_dir)}")
 
 
 if __name__ == "__main__":

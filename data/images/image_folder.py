@@ -457,6 +457,7 @@ def image_folder_bundle(train_dir: str, *, validation_dir: str | None = None,
               cache_bytes=cache_bytes)
   training = load_image_folder(train_dir, verbose=validation_split is None,
                                **load)
+  check_trainable_classes(training)
   validation = None
   if validation_split is not None:
     training, validation = split_validation(training, validation_split)
@@ -486,6 +487,27 @@ def image_folder_bundle(train_dir: str, *, validation_dir: str | None = None,
                      num_validation=(0 if validation is None
                                      else validation.num_images),
                      skipped=skipped))
+
+
+def check_trainable_classes(folder: ImageFolder) -> None:
+  """A classifier needs two or more classes, each with a usable image.
+
+  Raises:
+    DataError: one class only, or a class folder without usable images.
+  """
+  if len(folder.class_names) < 2:
+    raise DataError(
+        f"image folder {folder.directory} has only the class "
+        f"{folder.class_names}; a classifier needs at least 2 class "
+        "sub-folders")
+  counts = np.bincount(folder.class_indices,
+                       minlength=len(folder.class_names))
+  empty = [n for n, c in zip(folder.class_names, counts) if c == 0]
+  if empty:
+    raise DataError(
+        f"image folder {folder.directory}: class folder(s) "
+        f"{', '.join(empty)} hold no usable images; add images or remove "
+        "the folder(s)")
 
 
 def _check_same_classes(training: ImageFolder,

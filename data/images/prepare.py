@@ -145,7 +145,8 @@ def default_dest(name: str, cache_dir: str | None = None) -> str:
 def prepare(name: str, archives: Sequence[str] = (), dest: str | None = None,
             split_ratio: float = 0.9, seed: int = 0,
             cache_dir: str | None = None,
-            say: Callable[[str], None] | None = print) -> Prepared:
+            say: Callable[[str], None] | None = print,
+            limits: archives_lib.ExpansionLimits | None = None) -> Prepared:
   """Fetches (or takes), verifies, extracts and splits one dataset.
 
   Args:
@@ -157,6 +158,7 @@ def prepare(name: str, archives: Sequence[str] = (), dest: str | None = None,
     seed: shuffle seed for "split" datasets.
     cache_dir: the download cache (see `data.download.resolve_cache_dir`).
     say: where progress lines go (None: silent).
+    limits: how far archives may expand (default: ExpansionLimits()).
 
   Returns:
     A `Prepared` naming the model's data_path and validation data.
@@ -175,7 +177,7 @@ def prepare(name: str, archives: Sequence[str] = (), dest: str | None = None,
     return Prepared(files[0], None, None, layout.model)
   if layout.kind == "files":
     return Prepared(os.path.dirname(files[0]), None, None, layout.model)
-  roots = [extract_once(path, os.path.join(dest, entry), say)
+  roots = [extract_once(path, os.path.join(dest, entry), say, limits)
            for path, entry in zip(files, layout.entries)]
   if layout.kind == "csv_zip":
     return _csv_pair(layout, roots[0])
@@ -233,8 +235,8 @@ def verify_local_file(path: str, entry: catalog.Entry,
   return os.path.abspath(path)
 
 
-def extract_once(archive: str, target: str,
-                 say: Callable[[str], None]) -> str:
+def extract_once(archive: str, target: str, say: Callable[[str], None],
+                 limits: archives_lib.ExpansionLimits | None = None) -> str:
   """Extracts `archive` into `target` unless that was already done.
 
   A marker file in `target` records the archive's name and size; a
@@ -250,7 +252,7 @@ def extract_once(archive: str, target: str,
   stamp = f"{os.path.basename(archive)} {os.path.getsize(archive)}\n"
   if _read(marker) == stamp:
     return target
-  report = archives_lib.extract(archive, target)
+  report = archives_lib.extract(archive, target, limits)
   say(report.summary())
   _write(marker, stamp)
   return target

@@ -218,6 +218,21 @@ def read_imdb(path: str | os.PathLike, strip_html: bool = True,
   return _read_imdb_folder(extract_dir, strip_html)
 
 
+def read_imdb_split(folder: str | os.PathLike, strip_html: bool = True
+                    ) -> LabeledTexts:
+  """One aclImdb split folder (`.../test`, holding pos/ and neg/).
+
+  Raises:
+    DataError: a missing pos/ or neg/ folder, or no reviews.
+  """
+  return _read_imdb_split(os.fspath(folder), strip_html)
+
+
+def strip_html(text: str) -> str:
+  """Replaces the `<br />` line breaks of an IMDB review by a space."""
+  return _BR_TAG.sub(" ", text)
+
+
 def _extract_imdb_archive(archive: str, dest: str) -> None:
   """Extracts with `data.archives`; any refused member makes it an error."""
   report = archives.extract(archive, dest)
@@ -376,8 +391,15 @@ def _decode_bytes(raw: bytes, source: str, encoding: str) -> str:
 
 
 def _csv_rows(path: str, text: str) -> Iterator[tuple[int, list[str]]]:
-  """(first line number, fields) of each non-blank CSV record."""
-  reader = csv.reader(io.StringIO(text, newline=""))
+  """(first line number, fields) of each non-blank CSV record.
+
+  A quoted field may span lines, but not lines that are records of their
+  own (as many fields as the first record): that is an unterminated or
+  stray quote merging rows into one text, an error naming the line.
+  """
+  reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+  physical = text.splitlines()
+  width = None
   while True:
     line = reader.line_num + 1
     try:
@@ -385,9 +407,23 @@ def _csv_rows(path: str, text: str) -> Iterator[tuple[int, list[str]]]:
     except StopIteration:
       return
     except csv.Error as e:
-      raise DataError(f"{path}:{line}: malformed CSV ({e}).") from None
+      raise DataError(f"{path}:{line}: malformed CSV ({e}); check the "
+                      "quotes on this line.") from None
+    width = width or len(row)
+    if reader.line_num > line and _swallows_records(
+        physical[line:reader.line_num - 1], width):
+      raise DataError(
+          f"{path}:{line}: a quote opened on this line closes only on line "
+          f"{reader.line_num}, swallowing the rows between (an "
+          "unterminated or stray quote?).")
     if row and any(field.strip() for field in row):
       yield line, row
+
+
+def _swallows_records(lines: list[str], width: int) -> bool:
+  """True if any of `lines`, read alone, is a record of `width` fields."""
+  return width > 1 and any(
+      len(next(csv.reader([l]), [])) == width for l in lines)
 
 
 def _preview(row: list[str], limit: int = 80) -> str:

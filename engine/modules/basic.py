@@ -10,6 +10,7 @@ from typing import Callable
 
 import tensorflow as tf
 
+from engine import step_random
 from engine.module import Module
 
 
@@ -67,7 +68,9 @@ class Dropout(Module):
 
   During training each element is zeroed with probability `rate` and the
   survivors are scaled by 1 / (1 - rate), so the expected value is unchanged;
-  at inference the input passes through unchanged.
+  at inference the input passes through unchanged. Inside the trainer's step
+  (`engine.step_random`) the mask is a stateless function of (seed, global
+  step, replica), so a resumed run draws the masks it would have drawn.
 
   Example:
 
@@ -106,7 +109,12 @@ class Dropout(Module):
                    lambda: tf.identity(x))
 
   def _drop(self, x: tf.Tensor) -> tf.Tensor:
-    return tf.nn.dropout(x, rate=self.rate, seed=self.seed)
+    key = step_random.next_key()
+    if key is None:  # outside a training step: TF's stateful generator
+      return tf.nn.dropout(x, rate=self.rate, seed=self.seed)
+    if self.seed is not None:
+      key = tf.random.experimental.stateless_fold_in(key, self.seed)
+    return tf.nn.experimental.stateless_dropout(x, rate=self.rate, seed=key)
 
 
 class Lambda(Module):

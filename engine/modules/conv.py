@@ -7,6 +7,7 @@ from typing import Sequence
 import tensorflow as tf
 
 from engine.modules.kernel_layer import KernelLayer
+from engine.modules.window_check import check_window_fits
 
 
 def int_tuple(owner: str, arg: str, value: int | Sequence[int], n: int
@@ -86,6 +87,9 @@ class _Conv(KernelLayer):
     if self.padding == "causal":
       x = self._left_pad(x)
       padding = "VALID"
+    check_window_fits(self.name, x, [
+        d * (k - 1) + 1 for d, k in zip(self.dilation_rate, self.kernel_size)],
+                      padding)
     return self._finish(tf.nn.convolution(
         x, self._compute(self.w), strides=self.strides, padding=padding,
         dilations=self.dilation_rate))

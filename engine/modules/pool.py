@@ -8,6 +8,7 @@ import tensorflow as tf
 
 from engine.module import Module
 from engine.modules.conv import int_tuple
+from engine.modules.window_check import check_window_fits
 
 
 class _WindowPool(Module):
@@ -36,6 +37,7 @@ class _WindowPool(Module):
       raise ValueError(
           f"{self.name}: expects rank-{rank} inputs (batch, "
           f"{'spatial, ' * self._RANK}channels), got shape {x.shape}.")
+    check_window_fits(self.name, x, self.pool_size, self.padding)
     return self._OP(x, ksize=self.pool_size, strides=self.strides,
                     padding=self.padding.upper())
 

@@ -401,8 +401,19 @@ def _split_into_chunks(sequence: tf.Tensor, num_chunks: Any,
   """The first `head_steps` steps as `[num_chunks, LOOP_CHUNK, ...]`."""
   head = tf.reshape(sequence[:head_steps], tf.concat(
       [[num_chunks, LOOP_CHUNK], tf.shape(sequence)[1:]], axis=0))
-  return tf.ensure_shape(
+  return _with_static_shape(
       head, [None, LOOP_CHUNK] + sequence.shape[1:].as_list())
+
+
+def _with_static_shape(tensor: tf.Tensor, shape) -> tf.Tensor:
+  """`tensor` with its static shape set, without a runtime op.
+
+  Unlike `tf.ensure_shape` this adds no EnsureShape op, which TFLite's
+  converter lacks, so recurrent models convert to TFLite.
+  """
+  tensor = tf.identity(tensor)
+  tensor.set_shape(shape)
+  return tensor
 
 
 def _index_loop(fn: Callable, start: Any, stop: Any, carry: Any,
@@ -600,7 +611,7 @@ class RecurrentBase(Module):
       projected = tf.nn.bias_add(projected, bias)
     projected = tf.reshape(
         projected, tf.stack([dynamic_shape[0], dynamic_shape[1], -1]))
-    return tf.ensure_shape(
+    return _with_static_shape(
         projected, time_major.shape[:2].concatenate(self.w.shape[-1:]))
 
   def _should_unroll(self, num_steps: int | None) -> bool:

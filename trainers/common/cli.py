@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shlex
 import sys
 import tempfile
 
@@ -94,11 +95,30 @@ def _guard(main):
         # Starts the runtime (and its chatter) now. A multi-worker strategy
         # must configure collectives first, so it is left alone then.
         tf.config.list_logical_devices()
+    from engine.interrupt import TrainingInterrupted, exit_status
     try:
       return main(argv)
     except user_error_types() as e:
       fail(str(e))
+    except TrainingInterrupted as e:
+      print(f"{e}; checkpoint saved; resume with: {resume_command()}",
+            file=sys.stderr, flush=True)
+      sys.exit(e.exit_status)
+    except KeyboardInterrupt:
+      print("interrupted by SIGINT outside the training loop; nothing "
+            "more was saved",
+            file=sys.stderr, flush=True)
+      sys.exit(exit_status(2))
   return guarded
+
+
+def resume_command() -> str:
+  """The command line of this process, to paste to resume it."""
+  main_module = sys.modules.get("__main__")
+  spec = getattr(main_module, "__spec__", None)
+  program = (f"python -m {spec.name}" if spec is not None
+             else f"python {sys.argv[0]}")
+  return " ".join([program, *map(shlex.quote, sys.argv[1:])])
 
 
 def parse_flags(argv: list[str]) -> list[str]:

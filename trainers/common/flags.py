@@ -72,6 +72,10 @@ def define_model_dir_flag(default: str | None = None,
       "with the same directory resumes the run.")
   if required:
     flags.mark_flag_as_required("model_dir")
+  flags.register_validator(
+      "model_dir", lambda v: v is None or bool(v.strip()),
+      message="--model_dir is empty; name a directory, or leave the flag "
+              "out for the default")
 
 
 def define_hparam_flags() -> None:
@@ -92,8 +96,12 @@ def define_hparam_flags() -> None:
       message="--tokenizer must be word or subword")
   for name in POSITIVE_HPARAMS:
     flags.register_validator(
-        name, lambda v: v is None or v > 0,
-        message=f"--{name} must be positive")
+        name, lambda v: v is None or 0 < v < float("inf"),
+        message=f"--{name} must be positive and finite")
+  flags.register_validator(
+      "data_path", lambda v: v is None or bool(v.strip()),
+      message="--data_path is empty; name a file or directory, or leave the "
+              "flag out for the model's default data")
 
 
 def define_seed_flag(what: str = "weights, data order and noise") -> None:

@@ -18,9 +18,11 @@ import tensorflow as tf
 
 from engine import mixed_precision
 from engine import optimizers
+from engine.checkpoint import checkpoint_numbers
 from engine.optimizers.loss_scale import DynamicLossScale
 from engine.trainer import Trainer
 from models import registry
+from trainers.common import run_checks
 from trainers.common.cli import UsageError
 
 CONFIG_FILE = "config.json"
@@ -68,7 +70,8 @@ def recipe_and_hparams(model_name: str, overrides: Mapping[str, Any],
     UnknownModelError, UsageError: a bad model name or override.
   """
   recipe = registry.get(model_name)
-  hparams = resolve_hparams(recipe, overrides)
+  hparams = run_checks.absolute_paths(resolve_hparams(recipe, overrides))
+  run_checks.check_hparam_values(hparams)
   hparams["seed"] = seed
   set_seeds(seed, deterministic)
   return recipe, hparams
@@ -88,16 +91,16 @@ def read_config(model_dir: str) -> dict | None:
   path = os.path.join(model_dir, CONFIG_FILE)
   if not os.path.exists(path):
     return None
-  try:
-    with open(path) as f:
-      return json.load(f)
-  except (OSError, json.JSONDecodeError) as e:
-    raise UsageError(f"{path} is unreadable ({e}); restore it or use "
-                     "another --model_dir") from None
+  return run_checks.read_json_file(path)
 
 
 def check_model_dir(model_dir: str, model_name: str) -> None:
-  """Refuses a model_dir that holds a run of another model."""
+  """Refuses a model_dir that is a file, holds broken run files or a run
+  of another model."""
+  if os.path.exists(model_dir) and not os.path.isdir(model_dir):
+    raise UsageError(f"--model_dir {model_dir} is a file, not a directory; "
+                     "name a directory (new or of an earlier run)")
+  run_checks.check_run_files(model_dir)
   config = read_config(model_dir)
   if config is not None and config.get("model") != model_name:
     raise UsageError(
@@ -158,8 +161,7 @@ def update_metrics_file(model_dir: str, section: str, value: Any) -> str:
   path = os.path.join(model_dir, METRICS_FILE)
   data = {}
   if os.path.exists(path):
-    with open(path) as f:
-      data = json.load(f)
+    data = run_checks.read_json_file(path)
   data[section] = value
   _write_json(path, data)
   return path
@@ -210,6 +212,7 @@ def make_trainer(recipe: registry.Recipe, hparams: Mapping,
                                   list)():
       optimizer.scale_learning_rate(module, factor)
     loss_scale = (DynamicLossScale() if policy.needs_loss_scale else None)
+    trainer_kwargs.setdefault("seed", int(hparams.get("seed") or 0))
     return Trainer(model, registry.loss_name(recipe, hparams), optimizer,
                    list(recipe.metrics), loss_scale=loss_scale,
                    strategy=strategy, model_dir=model_dir, **trainer_kwargs)
@@ -224,11 +227,12 @@ def load_run(model_dir: str):
   if not os.path.isdir(model_dir):
     raise UsageError(f"--model_dir {model_dir} does not exist; train first "
                      "with trainers.train --model_dir=" + model_dir)
+  run_checks.check_run_files(model_dir)
   config = read_config(model_dir)
   if config is None:
     raise UsageError(f"--model_dir {model_dir} has no {CONFIG_FILE}; it was "
                      "not written by trainers.train")
-  if tf.train.latest_checkpoint(model_dir) is None:
+  if not checkpoint_numbers(model_dir):
     raise UsageError(f"--model_dir {model_dir} holds no checkpoint yet; "
                      "train first")
   recipe = registry.get(config["model"])
