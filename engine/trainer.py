@@ -71,7 +71,6 @@ class FitRun:
   last_dataset: tf.data.Dataset | None = None
   repeating: Any = None  # one iterator over `last_dataset.repeat()`
   chain: Any = None  # one iterator over `data_fn.epochs_from(...)`
-  validation_iterator: Any = None  # (batches per pass, repeating iterator)
   poisoned: bool = False  # the loss went NaN/Inf: save nothing more
 
   def finished(self, at: Position) -> bool:
@@ -155,6 +154,8 @@ class Trainer:
                                    self.task.metric_tensors)
     self._predict_fn = tf.function(self.task.predict_step)
     self._graph_written = False
+    self._chain_left = None  # (data_fn, steps_per_epoch, position, iterator)
+    self._validation_kept = None  # (dataset, batches per pass, iterator)
     self._interrupt: GracefulInterrupt | None = None
     self.task.step_variable = self.global_step
 
@@ -275,16 +276,18 @@ class Trainer:
   def _validate(self, run: FitRun) -> dict[str, float]:
     """Evaluates `run.validation`, after the first pass on ONE iterator.
 
-    The first pass counts the batches; later passes run exactly that many
-    on an iterator over the repeated dataset, which saves creating (and
-    tearing down) an iterator per epoch.
+    The first pass counts the batches; later passes (in later fits too,
+    for the same dataset object) run exactly that many on an iterator over
+    the repeated dataset, which saves creating (and tearing down) an
+    iterator per epoch.
     """
-    if run.validation_iterator is None:
+    kept = self._validation_kept
+    if kept is None or kept[0] is not run.validation:
       batches, logs = self._evaluate_batches(run.validation)
-      run.validation_iterator = (batches, iter(distribute.distribute(
-          self.strategy, run.validation.repeat())))
+      self._validation_kept = (run.validation, batches, iter(
+          distribute.distribute(self.strategy, run.validation.repeat())))
       return logs
-    batches, iterator = run.validation_iterator
+    _, batches, iterator = kept
     _, tensors = self._eval_loop(iterator, tf.constant(batches, tf.int32),
                                  tf.constant(True))
     return {k: float(v.numpy()) for k, v in tensors.items()}
@@ -350,6 +353,7 @@ class Trainer:
     progress.start(at.step)
     run = FitRun(data_fn, epochs, train_steps, validation, list(hooks),
                  self._load_history(at.epoch), progress, steps_per_epoch)
+    run.chain = self._chain_left_at(run, at)
     self._interrupt = interrupt
     while not run.finished(at):
       at, stop = self._run_epoch(run, at)
@@ -362,8 +366,22 @@ class Trainer:
     if not run.poisoned:
       self.save()
       self._save_history(run.history)
+    self._chain_left = (None if run.poisoned or run.chain is None else
+                        (data_fn, steps_per_epoch, at, run.chain))
     self.writers.flush()
     return run.history
+
+  def _chain_left_at(self, run: FitRun, at: Position):
+    """The previous fit's chained-epochs iterator, if this fit goes on from
+    exactly where it stopped (same data_fn, same position): a fit of a few
+    epochs at a time (a benchmark, a notebook) need not rebuild it."""
+    left, self._chain_left = self._chain_left, None
+    if left is None:
+      return None
+    data_fn, steps_per_epoch, stopped_at, chain = left
+    same = (data_fn is run.data_fn and steps_per_epoch == run.steps_per_epoch
+            and stopped_at == at)
+    return chain if same else None
 
   # -- the epoch ----------------------------------------------------------------
 

@@ -149,6 +149,21 @@ def test_chained_epochs_resume_mid_epoch_equals_per_epoch_datasets(tmp_path):
     testing.assert_allclose(a, b, atol=1e-6)
 
 
+def test_chained_epochs_over_several_fits_equal_one_fit():
+  chained = chained_data_fn()
+  whole = make_trainer(optimizer=Adam, lr=0.01)
+  whole.fit(lambda epoch: chained(epoch), epochs=4)  # no chain
+  parts = make_trainer(optimizer=Adam, lr=0.01)
+  parts.fit(chained, epochs=2, steps_per_epoch=3)
+  chain = parts._chain_left[-1]
+  parts.fit(chained, train_steps=8, steps_per_epoch=3)  # stops mid-epoch 2
+  parts.fit(chained, epochs=4, steps_per_epoch=3)
+  assert parts._chain_left[-1] is chain  # one iterator for the three fits
+  assert parts.steps_done == 12
+  for a, b in zip(weights(whole), weights(parts)):
+    testing.assert_allclose(a, b, atol=1e-6)
+
+
 def test_validation_on_the_repeated_iterator_equals_a_fresh_evaluate():
   trainer = make_trainer()
   validation = data_fn(batch_size=3, shuffle=False)(0)  # 4 batches: 3,3,3,1
