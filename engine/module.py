@@ -53,6 +53,13 @@ class Module(tf.Module):
     policy = getattr(self, "_policy", None)
     return policy.compute_dtype if policy and policy.is_mixed else None
 
+  def autocast(self, x) -> tf.Tensor:
+    """`x` as a tensor; a floating one in the compute dtype under a mixed
+    policy (what Keras does to every layer's input)."""
+    if self.compute_dtype is None:
+      return tf.convert_to_tensor(x)
+    return mixed_precision.cast_floating(x, self.compute_dtype)
+
   @property
   def built(self) -> bool:
     """True once `_build` has run successfully."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import tensorflow as tf
 
@@ -179,3 +179,23 @@ def summarize(model: tf.Module, input_shape: Sequence[int | None],
             f"Non-trainable params: {counts.non_trainable:,}",
             "_" * line_width]
   return "\n".join(lines)
+
+
+def print_summary(model: tf.Module, input_shape: Sequence[int | None] | None,
+                  dtype: tf.DType = tf.float32,
+                  print_fn: Callable[[str], None] | None = print) -> str:
+  """`summarize(model, input_shape, dtype)`, printed with `print_fn`.
+
+  The `summary()` method of Sequential and InceptionV3.
+
+  Raises:
+    ValueError: `input_shape` is None (the model was never built).
+  """
+  if input_shape is None:
+    raise ValueError(
+        f"{model.name}: summary() needs the input shape; pass "
+        "summary(input_shape=...) or call build(input_shape) first.")
+  text = summarize(model, input_shape, dtype)
+  if print_fn is not None:
+    print_fn(text)
+  return text

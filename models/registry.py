@@ -12,7 +12,7 @@ import importlib
 from typing import Any, Callable, Mapping
 
 _DOMAIN_MODULES = ("models.basics", "models.series", "models.vision",
-                   "models.text", "models.transfer")
+                   "models.text")
 _RECIPES: dict[str, "Recipe"] = {}
 _loaded = False
 

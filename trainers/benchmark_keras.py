@@ -63,7 +63,7 @@ def keras_layer(layer):
     return keras.layers.Bidirectional(
         _recurrent(layer.forward_layer),
         backward_layer=_recurrent(layer.backward_layer, go_backwards=True))
-  if hasattr(layer, "block_outputs"):   # models.inception.InceptionV3
+  if hasattr(layer, "block_outputs"):   # models.vision.InceptionV3
     return _keras_inception(layer)
   if isinstance(layer, basic.Flatten):
     return keras.layers.Flatten()

@@ -55,7 +55,7 @@ def evaluate_test_set(recipe, hparams, model_dir: str, path: str,
   """Scores a held-out test set; stores it under "test" in metrics.json."""
   import os
   from trainers.common import session
-  from trainers.test_data import read_test_split
+  from trainers.common.test_data import read_test_split
   dataset, class_names = read_test_split(recipe, hparams, model_dir, path,
                                          batch_size)
   trainer = session.restored_trainer(recipe, hparams, model_dir,

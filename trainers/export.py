@@ -32,7 +32,7 @@ FLAGS = flags.FLAGS
 def main(argv):
   if len(argv) > 1:
     raise cli.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-  from trainers.exporting import export_run
+  from trainers.common.exporting import export_run
   path = export_run(FLAGS.model_dir, FLAGS.export_dir, FLAGS.tflite)
   print(f"SavedModel written to {path}"
         + (" (with model.tflite)" if FLAGS.tflite else "")

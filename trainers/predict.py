@@ -43,7 +43,7 @@ def saved_model_outputs(export_dir: str, paths):
       missing file.
   """
   import numpy as np
-  from trainers import saved_models
+  from trainers.common import saved_models
   from data.errors import DataError
   contents = []
   for path in paths:

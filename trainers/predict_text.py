@@ -67,14 +67,14 @@ def model_dir_outputs(model_dir: str, sentences: Sequence[str]):
       sentences, **graph_tokenizer.text_options(hparams)))
   outputs = trainer.predict(
       tf.data.Dataset.from_tensor_slices(ids).batch(FLAGS.batch_size))
-  from trainers.text_predictions import known_words
+  from trainers.common.text_predictions import known_words
   known = known_words(ids, getattr(encoder.tokenizer, "oov_index", None))
   return outputs, encoder.class_names, known
 
 
 def saved_model_outputs(export_dir: str, sentences: Sequence[str]):
   """(probabilities, class names) from an exported text classifier."""
-  from trainers import saved_models
+  from trainers.common import saved_models
   loaded = saved_models.load(export_dir, "texts")
   outputs = [saved_models.call(
       loaded, texts=list(sentences[start:start + FLAGS.batch_size])
@@ -88,7 +88,7 @@ def main(argv):
     raise cli.UsageError('give sentences to classify after the flags, e.g. '
                          'trainers.predict_text --model_dir=D "great film"')
   from engine import classification
-  from trainers.text_predictions import prediction_line
+  from trainers.common.text_predictions import prediction_line
   known = None
   if FLAGS.saved_model:
     outputs, class_names = saved_model_outputs(FLAGS.saved_model, sentences)

@@ -165,7 +165,7 @@ def main(argv):
         + " - ".join(f"{k} {v:.4g}" for k, v in final.items())
         + f"; metrics in {path}")
   if FLAGS.export:
-    from trainers.exporting import export_run
+    from trainers.common.exporting import export_run
     print(f"SavedModel written to {export_run(model_dir)}")
 
 

@@ -28,4 +28,4 @@ class Activation(Module):
 
   def __call__(self, x, training: bool = False) -> tf.Tensor:
     """Returns `activation(x)`; `training` is ignored."""
-    return self.activation(tf.convert_to_tensor(x))
+    return self.activation(self.autocast(x))

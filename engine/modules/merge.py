@@ -19,11 +19,13 @@ import tensorflow as tf
 from engine.module import Module
 
 
-def _check_inputs(owner: str, inputs) -> list[tf.Tensor]:
+def _check_inputs(owner: Module, inputs) -> list[tf.Tensor]:
+  """The inputs as tensors (in the compute dtype under a mixed policy)."""
   if not isinstance(inputs, (list, tuple)) or len(inputs) < 2:
     raise ValueError(
-        f"{owner}: expects a list of at least 2 tensors, got {inputs!r}.")
-  return [tf.convert_to_tensor(x) for x in inputs]
+        f"{owner.name}: expects a list of at least 2 tensors, got "
+        f"{inputs!r}.")
+  return [owner.autocast(x) for x in inputs]
 
 
 class Concatenate(Module):
@@ -40,7 +42,7 @@ class Concatenate(Module):
     Raises:
       ValueError: fewer than 2 inputs, or shapes that differ off `axis`.
     """
-    tensors = _check_inputs(self.name, inputs)
+    tensors = _check_inputs(self, inputs)
     rank = tensors[0].shape.rank
     axis = self.axis % rank if rank else self.axis
     reference = tensors[0].shape
@@ -68,7 +70,7 @@ class Add(Module):
     Raises:
       ValueError: fewer than 2 inputs or different static shapes.
     """
-    tensors = _check_inputs(self.name, inputs)
+    tensors = _check_inputs(self, inputs)
     shapes = [t.shape for t in tensors]
     if any(not s.is_compatible_with(shapes[0]) for s in shapes[1:]):
       raise ValueError(

@@ -13,6 +13,11 @@ statistics by default (as Keras); `synchronized=True` all-reduces the sums
 so every replica uses the statistics of the global batch. The moving
 statistics are MEAN-aggregated variables: each step's update is the mean of
 the replicas' updates.
+
+Under a mixed policy (`engine.mixed_precision`) the variables are float32
+and the normalisation runs in float32 (squares of float16/bfloat16
+activations overflow or lose the variance); the output is cast back to the
+compute dtype, as Keras 3 does.
 """
 
 from __future__ import annotations
@@ -124,6 +129,12 @@ class BatchNormalization(Module):
 
   def __call__(self, x, training=False) -> tf.Tensor:
     """Normalises `x`; `training` is a bool or a bool tensor."""
+    if self.compute_dtype is None:
+      return self._call(x, training)
+    x = tf.cast(self.autocast(x), tf.float32)
+    return tf.cast(self._call(x, training), self.compute_dtype)
+
+  def _call(self, x, training) -> tf.Tensor:
     x = float_input(x, self.dtype, self.name)
     self._build_once(x)
     if not self.trainable or training is False:

@@ -31,7 +31,7 @@ class _WindowPool(Module):
 
   def __call__(self, x, training: bool = False) -> tf.Tensor:
     """Pools each window; `training` is accepted and ignored."""
-    x = tf.convert_to_tensor(x)
+    x = self.autocast(x)
     rank = self._RANK + 2
     if x.shape.rank != rank:
       raise ValueError(

@@ -120,14 +120,7 @@ class Sequential(Module):
       input_shape = self.input_shape
     if input_shape is None:
       input_shape = self._declared_input_shape()
-    if input_shape is None:
-      raise ValueError(
-          f"{self.name}: summary() needs the input shape; pass "
-          "summary(input_shape=...) or call build(input_shape) first.")
-    text = summary_table.summarize(self, input_shape, dtype)
-    if print_fn is not None:
-      print_fn(text)
-    return text
+    return summary_table.print_summary(self, input_shape, dtype, print_fn)
 
   def _declared_input_shape(self) -> tuple[int] | None:
     """`(input_length,)` when the first layer declares it, else None."""

@@ -1,4 +1,4 @@
-"""data/image_serving.py: encoded bytes -> the training pipeline's pixels."""
+"""data/serving.py: encoded bytes -> the training pipeline's pixels."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from data.images import serving as image_serving
+from data.images import serving
 from data.images.image_folder import decode_file
 from tests.trainers.test_export import image_files
 
@@ -15,7 +15,7 @@ from tests.trainers.test_export import image_files
 def test_decoded_batch_equals_the_training_decoder(tmp_path, channels):
   files = image_files(str(tmp_path))
   encoded = tf.constant([open(f, "rb").read() for f in files])
-  got = image_serving.decode_images(encoded, (21, 17), channels, 1 / 255)
+  got = serving.decode_images(encoded, (21, 17), channels, 1 / 255)
   want = np.stack([decode_file(f, (21, 17), channels).numpy()
                    for f in files]).astype(np.float32) * (1 / 255)
   assert got.shape == (len(files), 21, 17, channels)
@@ -28,7 +28,7 @@ def test_gif_first_frame_is_decoded(tmp_path):
                       "0000002c00000000010001000002024401003b")
   path = tmp_path / "pixel.gif"
   path.write_bytes(gif)
-  got = image_serving.decode_images(tf.constant([gif]), (2, 2), 3, 1 / 255)
+  got = serving.decode_images(tf.constant([gif]), (2, 2), 3, 1 / 255)
   want = decode_file(str(path), (2, 2), 3).numpy() * np.float32(1 / 255)
   assert got.shape == (1, 2, 2, 3)
   np.testing.assert_array_equal(got.numpy()[0], want)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from data.series import pipeline as timeseries
+from data.series import pipeline
 from data.errors import DataError
 from data.series.pipeline import (forecast_windows, read_series_csv,
                              series_bundle, split_series, synthetic_series,
@@ -100,7 +100,7 @@ def test_synthetic_series_is_deterministic_with_course_values():
                                                         "decay_half"])
 def test_seasonal_pattern(season_time, expected):
   np.testing.assert_allclose(
-      timeseries.seasonal_pattern(np.array(season_time)), expected,
+      pipeline.seasonal_pattern(np.array(season_time)), expected,
       atol=1e-12)
 
 
@@ -236,6 +236,6 @@ def test_series_bundle_validation_too_short(tmp_path):
 
 
 def test_epoch_seed_is_stable():
-  assert timeseries.epoch_seed(42, 0) == timeseries.epoch_seed(42, 0)
-  assert timeseries.epoch_seed(42, 0) != timeseries.epoch_seed(42, 1)
-  assert 0 <= timeseries.epoch_seed(42, 5) < 2**31
+  assert pipeline.epoch_seed(42, 0) == pipeline.epoch_seed(42, 0)
+  assert pipeline.epoch_seed(42, 0) != pipeline.epoch_seed(42, 1)
+  assert 0 <= pipeline.epoch_seed(42, 5) < 2**31

@@ -12,6 +12,12 @@ our variables in the twin's weight order). For each module:
 * mirrored on 2 logical CPUs equals one device: forward, and one training
   step of the engine's task (global-batch loss, engine SGD);
 * Keras parity, where a Keras twin exists: forward with copied weights.
+
+A merge module (Concatenate, Add) takes a tuple of example tensors.
+BatchNormalization is registered with `synchronized=True`: in training mode
+a per-replica BN (the default, as Keras) normalises each replica's half
+batch, which by design differs from one device on the global batch; the
+synchronized one must match it, moving statistics included.
 """
 
 from __future__ import annotations
@@ -27,12 +33,15 @@ import tensorflow as tf
 import engine
 from engine import distribute
 from engine.loop import make_loop_fn
+from engine.modules.activation import Activation
 from engine.modules.basic import (Dropout, ExpandDims, Flatten, Lambda,
                                   Scale)
 from engine.modules.conv import Conv1D, Conv2D
 from engine.modules.dense import Dense
 from engine.modules.embed import Embedding
-from engine.modules.pool import (GlobalAveragePooling1D,
+from engine.modules.merge import Add, Concatenate
+from engine.modules.norm import BatchNormalization
+from engine.modules.pool import (AveragePooling2D, GlobalAveragePooling1D,
                                  GlobalAveragePooling2D, GlobalMaxPooling1D,
                                  GlobalMaxPooling2D, MaxPool1D, MaxPool2D)
 from engine.modules.recurrent import GRU, LSTM, SimpleRNN
@@ -46,9 +55,15 @@ L = keras.layers
 BATCH = 4  # two examples per replica on 2 logical CPUs
 
 
-def _floats(*shape: int) -> Callable[[], np.ndarray]:
-  return lambda: np.random.default_rng(0).normal(
+def _floats(*shape: int, seed: int = 0) -> Callable[[], np.ndarray]:
+  return lambda: np.random.default_rng(seed).normal(
       size=(BATCH,) + shape).astype(np.float32)
+
+
+def _pair(first: tuple[int, ...], second: tuple[int, ...]
+          ) -> Callable[[], tuple[np.ndarray, np.ndarray]]:
+  """Two example tensors, the input of a merge module."""
+  return lambda: (_floats(*first)(), _floats(*second, seed=1)())
 
 
 def _ids() -> np.ndarray:
@@ -88,6 +103,20 @@ REGISTRY: dict[str, Entry] = {
                     lambda: L.Conv2D(2, 3), _attrs("w", "b")),
     "MaxPool1D": Entry(MaxPool1D, _floats(4, 2), L.MaxPooling1D),
     "MaxPool2D": Entry(MaxPool2D, _floats(4, 4, 2), L.MaxPooling2D),
+    "AveragePooling2D": Entry(
+        lambda: AveragePooling2D(3, strides=1, padding="same"),
+        _floats(4, 4, 2),
+        lambda: L.AveragePooling2D(3, strides=1, padding="same")),
+    "BatchNormalization": Entry(
+        lambda: BatchNormalization(momentum=0.9, synchronized=True),
+        _floats(3, 3, 2),
+        lambda: L.BatchNormalization(momentum=0.9, synchronized=True),
+        _attrs("gamma", "beta", "moving_mean", "moving_variance")),
+    "Concatenate": Entry(Concatenate, _pair((3, 3, 2), (3, 3, 3)),
+                         L.Concatenate),
+    "Add": Entry(Add, _pair((3, 2), (3, 2)), L.Add),
+    "Activation": Entry(lambda: Activation("relu"), _floats(3),
+                        lambda: L.Activation("relu")),
     "GlobalAveragePooling1D": Entry(GlobalAveragePooling1D, _floats(4, 2),
                                     L.GlobalAveragePooling1D),
     "GlobalAveragePooling2D": Entry(GlobalAveragePooling2D, _floats(3, 3, 2),
@@ -125,10 +154,15 @@ NAMES = sorted(REGISTRY)
 WITH_KERAS = [name for name in NAMES if REGISTRY[name].keras is not None]
 
 
+def _constants(example) -> Any:
+  """The example as a tensor, or a tuple of tensors for a merge module."""
+  return tf.nest.map_structure(tf.constant, example)
+
+
 def built(name: str) -> tuple[tf.Module, tf.Tensor]:
   """A fresh instance of the module, called once on its example input."""
   entry = REGISTRY[name]
-  module, x = entry.make(), tf.constant(entry.example())
+  module, x = entry.make(), _constants(entry.example())
   module(x)
   return module, x
 

@@ -13,7 +13,7 @@ import tensorflow as tf
 from data import keras_weights
 from engine import weight_transfer
 from engine.errors import EngineUserError
-from models import inception
+from models import vision
 from tests import testing
 from tests.data.keras_files import write_keras2_weights
 
@@ -45,7 +45,7 @@ class InceptionV3Test(tf.test.TestCase):
     cls.keras_model.save_weights(cls.keras3_path)
     cls.keras2_path = os.path.join(cls.tmp, "inception_notop.h5")
     write_keras2_weights(cls.keras_model, cls.keras2_path, name_offset=1)
-    cls.ours = inception.InceptionV3()
+    cls.ours = vision.InceptionV3()
     cls.ours.build([SIZE, SIZE, 3])
     images = np.random.default_rng(1).uniform(0, 1, [2, SIZE, SIZE, 3])
     cls.images = images.astype(np.float32)
@@ -84,12 +84,12 @@ class InceptionV3Test(tf.test.TestCase):
   def test_output_shape_formula(self):
     for block, output in self.ours.block_outputs(self.images[:1]):
       if block != "stem":
-        self.assertEqual(inception.output_shape(SIZE, block),
+        self.assertEqual(vision.inception_output_shape(SIZE, block),
                          tuple(output.shape[1:]), block)
-    self.assertEqual(inception.output_shape(150, "mixed7"), (7, 7, 768))
+    self.assertEqual(vision.inception_output_shape(150, "mixed7"), (7, 7, 768))
 
   def test_cut_base_takes_a_prefix_of_the_full_file(self):
-    base = inception.InceptionV3(cut_at="mixed2")
+    base = vision.InceptionV3(cut_at="mixed2")
     base.build([SIZE, SIZE, 3])
     layers = keras_weights.read_layers(self.keras3_path)
     with self.assertRaisesRegex(EngineUserError, "has 26 conv2d layers but "
@@ -119,10 +119,10 @@ class InceptionV3Test(tf.test.TestCase):
 
   def test_small_input_is_refused(self):
     with self.assertRaisesRegex(ValueError, "at least 75x75"):
-      inception.InceptionV3(cut_at="mixed0")(tf.zeros([1, 60, 60, 3]))
+      vision.InceptionV3(cut_at="mixed0")(tf.zeros([1, 60, 60, 3]))
 
   def test_summary_lists_keras_names(self):
-    base = inception.InceptionV3(cut_at="mixed0")
+    base = vision.InceptionV3(cut_at="mixed0")
     text = base.summary([SIZE, SIZE, 3], print_fn=None)
     self.assertIn("mixed0 (Concatenate)", text)
     self.assertIn("average_pooling2d (AveragePooling2D)", text)

@@ -14,7 +14,7 @@ from data.text.tokenizer import Tokenizer
 from engine.errors import EngineUserError
 from data.bundle import model_hparams
 from models import registry
-from models import text as text_models
+from models import text
 from trainers.common import session
 
 L = keras.layers
@@ -269,17 +269,17 @@ def test_glove_model_starts_from_the_glove_vectors_and_keeps_them(tmp_path):
 
 def test_choose_token_greedy_topk_and_seeded_sampling():
   p = np.array([0.5, 0.1, 0.3, 0.1])  # Id 0 (padding) is never chosen.
-  assert text_models.choose_token(p) == 2
+  assert text.choose_token(p) == 2
   rng = np.random.default_rng(0)
-  assert {text_models.choose_token(p, 1.0, top_k=1, rng=rng)
+  assert {text.choose_token(p, 1.0, top_k=1, rng=rng)
           for _ in range(20)} == {2}
-  draws = [text_models.choose_token(p, 1.0, rng=np.random.default_rng(7))
+  draws = [text.choose_token(p, 1.0, rng=np.random.default_rng(7))
            for _ in range(2)]
   assert draws[0] == draws[1]
-  many = [text_models.choose_token(p, 1.0, rng=rng) for _ in range(300)]
+  many = [text.choose_token(p, 1.0, rng=rng) for _ in range(300)]
   assert 0 not in many and {1, 2, 3} == set(many)
   with pytest.raises(ValueError, match="temperature"):
-    text_models.choose_token(p, -1.0)
+    text.choose_token(p, -1.0)
 
 
 def test_text_generator_pads_the_seed_and_appends_words():
@@ -292,7 +292,7 @@ def test_text_generator_pads_the_seed_and_appends_words():
     return (tf.one_hot(last % 4 + 1, 7) +
             tf.constant([0, 0, 0, 0, 0, 2.0, 2.0]))
 
-  generator = text_models.TextGenerator(next_of_last, tokenizer, 3)
+  generator = text.TextGenerator(next_of_last, tokenizer, 3)
   assert generator.generate("A b", 3) == "A b c d a"
   assert generator.generate("zzz a", 1) == "zzz a b"  # Unknown words drop.
   np.testing.assert_array_equal(generator.next_token_probabilities([2, 1]),
@@ -301,7 +301,7 @@ def test_text_generator_pads_the_seed_and_appends_words():
   def first_column_plus_one(ids, training=False):
     return tf.one_hot(tf.cast(ids[:, 0], tf.int32) + 1, 5)
 
-  generator = text_models.TextGenerator(first_column_plus_one, tokenizer, 3)
+  generator = text.TextGenerator(first_column_plus_one, tokenizer, 3)
   assert generator.generate("c", 1) == "c a"  # [0, 0, 3]: padded "pre".
   assert generator.generate("a b c d", 1) == "a b c d c"  # Cut "pre".
 
@@ -361,6 +361,6 @@ def test_missing_data_path_is_named():
 
 def test_seed_text_of_unknown_words_is_named():
   tokenizer = Tokenizer().fit_on_texts(["shall i compare thee"])
-  generator = text_models.TextGenerator(lambda x, training: x, tokenizer, 3)
+  generator = text.TextGenerator(lambda x, training: x, tokenizer, 3)
   with pytest.raises(DataError, match="'zebra quagga' has no word"):
     generator.generate("zebra quagga", 3)

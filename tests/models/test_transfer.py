@@ -12,9 +12,8 @@ import tensorflow as tf
 from engine import optimizers
 from engine.summary_table import param_counts
 from engine.trainer import Trainer
-from models import inception
 from models import registry
-from models import transfer
+from models import vision
 from trainers.common import session
 
 SIZE = 75
@@ -46,12 +45,12 @@ class TransferRecipeTest(tf.test.TestCase):
     model = recipe.build_model(hparams)
     model.build([SIZE, SIZE, 3])
     counts = param_counts(model)
-    head = math.prod(inception.output_shape(SIZE, "mixed7")) * 1024 + 1024
+    head = math.prod(vision.inception_output_shape(SIZE, "mixed7")) * 1024 + 1024
     head += 1025
     self.assertEqual(counts.total, BASE_MIXED7_PARAMS + head)
     self.assertEqual(counts.trainable, head)
     # At the course's 150x150 only the Flatten width changes.
-    head_150 = math.prod(inception.output_shape(150, "mixed7")) * 1024 + 2049
+    head_150 = math.prod(vision.inception_output_shape(150, "mixed7")) * 1024 + 2049
     self.assertEqual(BASE_MIXED7_PARAMS + head_150, 47_512_481)
     self.assertEqual(head_150, 38_537_217)
     self.assertEqual(recipe.hparams["learning_rate"], 1e-4)
@@ -81,7 +80,7 @@ class TransferRecipeTest(tf.test.TestCase):
       recipe.make_data(hparams)
     _, hparams = _hparams(fine_tune_from="mixed9")
     with self.assertRaisesRegex(ValueError, "not a block of the base"):
-      transfer.check_options(hparams)
+      vision.check_transfer_options(hparams)
 
   def test_cached_features_train_like_the_full_model(self):
     data_path = _write_image_folder(tempfile.mkdtemp())
@@ -143,11 +142,11 @@ class PretrainedWeightsTest(tf.test.TestCase):
     with self.assertRaisesRegex(
         ValueError, "pretrained_weights=/nonexistent/w.h5 does not exist.*"
         "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"):
-      transfer.pretrained_path(hparams)
+      vision.pretrained_path(hparams)
 
   def test_catalog_entry_is_keras_file_with_md5(self):
     from data import catalog
-    entry = catalog.get(transfer.PRETRAINED_ENTRY)
+    entry = catalog.get(vision.PRETRAINED_ENTRY)
     self.assertEqual(entry.md5, "bcbd6486424b2319ff4ef7d526e38f63")
     self.assertTrue(entry.url.endswith("/inception_v3/" + entry.filename))
 

@@ -1,4 +1,4 @@
-"""Vision models against Keras, their data options, hooks and reports."""
+"""Vision models against Keras, their data options and hooks."""
 
 from __future__ import annotations
 
@@ -15,10 +15,9 @@ import tensorflow as tf
 
 from data import download
 from data.errors import DataError
+from data.images import bundles
 from engine.summaries import SummaryWriters
 from models import registry
-from data.images import bundles as vision_data
-from data.images import prepare as vision_datasets
 
 L = keras.layers
 
@@ -170,7 +169,7 @@ def test_sign_language_csv_is_augmented_and_validated(tmp_path):
   plain = pixels.reshape(6, 28, 28, 1) / 255.0
   assert sorted(labels.tolist()) == list(range(6))
   assert not np.allclose(augmented[np.argsort(labels)], plain, atol=0.05)
-  assert len(bundle.info.preview_images) == vision_data.PREVIEW_IMAGES
+  assert len(bundle.info.preview_images) == bundles.PREVIEW_IMAGES
   val_x, val_y = _all(bundle.validation)
   np.testing.assert_array_equal(val_y, [1, 24])
   np.testing.assert_allclose(val_x, 7 / 255.0, atol=1e-6)  # never augmented
@@ -270,67 +269,3 @@ def test_augmented_grid_is_logged_once(tmp_path):
   assert recipe.extra_hooks(dict(hparams, augment=False),
                             recipe.make_data(dict(hparams, augment=False))
                             ) == []
-
-
-# -- dataset preparation ------------------------------------------------------
-
-
-def test_prepare_folders_descends_wrappers_and_reuses_extraction(tmp_path):
-  rps = tmp_path / "rps.zip"
-  test_set = tmp_path / "rps-test-set.zip"
-  for path, top in ((rps, "rps"), (test_set, "rps-test-set")):
-    with zipfile.ZipFile(path, "w") as stream:
-      for name in ("paper", "rock", "scissors"):
-        stream.writestr(f"{top}/{name}/1.png", b"png")
-      stream.writestr("__MACOSX/._x", b"")
-  lines = []
-  prepared = vision_datasets.prepare(
-      "rps", archives=[str(rps), str(test_set)], dest=str(tmp_path / "out"),
-      say=lines.append)
-  assert prepared.data_path == str(tmp_path / "out" / "rps" / "rps")
-  assert prepared.validation_path == str(
-      tmp_path / "out" / "rps-test-set" / "rps-test-set")
-  assert "--hparam=validation_dir=" in prepared.command()
-  assert sum("extracted" in line for line in lines) == 2
-  lines.clear()
-  vision_datasets.prepare("rps", archives=[str(rps), str(test_set)],
-                          dest=str(tmp_path / "out"), say=lines.append)
-  assert not any("extracted" in line for line in lines)
-
-
-def test_prepare_refuses_wrong_archive_count_and_checksum(tmp_path):
-  with pytest.raises(DataError, match="takes 2 file"):
-    vision_datasets.prepare("rps", archives=[str(tmp_path / "a.zip")])
-  fake = tmp_path / "mnist.npz"
-  fake.write_bytes(b"not mnist")
-  with pytest.raises(DataError, match="sha256 is .*expected 731c5ac6"):
-    vision_datasets.prepare("mnist", archives=[str(fake)])
-
-
-def test_prepare_finds_the_sign_language_csvs_inside_the_zip(tmp_path):
-  archive = tmp_path / "archive.zip"
-  with zipfile.ZipFile(archive, "w") as stream:
-    stream.writestr("amer_sign2.png", b"png")
-    stream.writestr("sign_mnist_test/sign_mnist_test.csv", "1,2")
-    stream.writestr("sign_mnist_train/sign_mnist_train.csv", "1,2")
-  prepared = vision_datasets.prepare("sign-language-mnist",
-                                     archives=[str(archive)],
-                                     dest=str(tmp_path / "out"), say=None)
-  root = tmp_path / "out" / "sign-language-mnist"
-  assert prepared.data_path == str(
-      root / "sign_mnist_train" / "sign_mnist_train.csv")
-  assert prepared.validation_path == str(
-      root / "sign_mnist_test" / "sign_mnist_test.csv")
-  assert prepared.validation_key == "validation_path"
-
-
-def test_load_image_files_scales_and_names_bad_files(tmp_path):
-  image = np.arange(4 * 4 * 3, dtype=np.uint8).reshape(4, 4, 3)
-  _write_png(tmp_path / "a.png", image)
-  loaded = vision_data.load_image_files([str(tmp_path / "a.png")], (4, 4, 3))
-  np.testing.assert_allclose(loaded[0], image / 255.0, atol=1e-6)
-  (tmp_path / "bad.jpg").write_bytes(b"not an image")
-  with pytest.raises(DataError, match="cannot decode .*bad.jpg"):
-    vision_data.load_image_files([str(tmp_path / "bad.jpg")], (4, 4, 3))
-  with pytest.raises(DataError, match="missing.png does not exist"):
-    vision_data.load_image_files([str(tmp_path / "missing.png")], (4, 4, 3))

@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from data.images import bundles
 from data.text import graph_tokenizer
 from data.text.pipelines import load_inference_encoder
-from data.images import bundles as vision_data
 from tests import testing
 from tests.trainers import runs
-from trainers import test_data
+from trainers.common import test_data
 
 SIZE = 32
 
@@ -45,7 +45,7 @@ def mnist_run(tmp_path_factory):
   runs.write_idx_split(root / "test", "t10k", test_images, test_labels)
   trainer, _, _ = runs.train_run(root / "run", "mnist_dnn", {
       "data_path": str(root / "train"), "batch_size": 8}, train_steps=3)
-  pixels = test_images[..., None].astype(np.float32) * vision_data.RESCALE
+  pixels = test_images[..., None].astype(np.float32) * bundles.RESCALE
   outputs = trainer.predict(tf.data.Dataset.from_tensor_slices(
       pixels).batch(8))
   return root, outputs, test_labels
@@ -99,7 +99,7 @@ def test_image_folder_test_set_uses_the_trained_size_and_classes(folder_run):
                                              str(root / "test"))
   assert names == ["discs", "squares"]
   files = sorted(str(p) for p in (root / "test").glob("*/*.png"))
-  pixels = vision_data.load_image_files(files, (SIZE, SIZE, 3))
+  pixels = bundles.load_image_files(files, (SIZE, SIZE, 3))
   images = np.concatenate([x for x, _ in dataset.as_numpy_iterator()])
   labels = np.concatenate([y for _, y in dataset.as_numpy_iterator()])
   np.testing.assert_array_equal(images, pixels)

@@ -15,13 +15,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from data.images import bundles
 from data.text import graph_tokenizer
 from data.text.pipelines import load_inference_encoder
-from data.images import bundles as vision_data
-from models import text as text_models
+from models import text
 from tests import testing
 from tests.trainers import runs
-from trainers import exporting
+from trainers.common import exporting
 
 SIZE = 40
 CHECK_SCRIPT = os.path.join(os.path.dirname(__file__), "serving_check.py")
@@ -81,7 +81,7 @@ def exported(tmp_path_factory):
   trainer, _, _ = runs.train_run(f"{root}/image", "happy_sad_cnn", {
       "data_path": f"{root}/shapes", "image_size": SIZE, "batch_size": 4})
   files = image_files(f"{root}/files")
-  pixels = vision_data.load_image_files(files, (SIZE, SIZE, 3))
+  pixels = bundles.load_image_files(files, (SIZE, SIZE, 3))
   probabilities = trainer.predict(tf.data.Dataset.from_tensor_slices(
       pixels).batch(4))
   cases["image"] = {
@@ -119,7 +119,7 @@ def exported(tmp_path_factory):
   trainer, data, _ = runs.train_run(f"{root}/generator", "sonnets_generator", {
       "data_path": f"{root}/corpus.txt", "embedding_dim": 8,
       "bilstm_units": 8, "lstm_units": 8, "batch_size": 16}, train_steps=3)
-  generator = text_models.TextGenerator(
+  generator = text.TextGenerator(
       trainer.model, data.info.tokenizer, data.info.max_length)
   prefixes = data.train(0).unbatch().map(lambda x, y: x).batch(64)
   prefix_ids = np.concatenate(list(prefixes.as_numpy_iterator()))
@@ -207,9 +207,9 @@ def test_text_classifier_signatures_match_the_trainer(exported):
 
 def test_generator_generates_the_same_text_in_the_graph(exported):
   _, expected, served = exported
-  text, probabilities = expected["generator"]
-  assert served["generator/serving_default/text"].item().decode() == text
-  assert len(text.split()) == 2 + 6
+  generated, probabilities = expected["generator"]
+  assert served["generator/serving_default/text"].item().decode() == generated
+  assert len(generated.split()) == 2 + 6
   testing.assert_allclose(served["generator/next_token/probabilities"],
                           probabilities, atol=1e-5)
 

@@ -15,7 +15,7 @@ from tensorboard.plugins.projector import projector_config_pb2
 from data.bundle import model_hparams
 from engine.hooks import Hook
 from models import registry
-from models import text as text_models
+from models import text
 from trainers.common import session
 from tests import testing
 
@@ -52,7 +52,7 @@ def memorised(data, seed_text: str, expected: str):
   words = len(expected.split()) - len(seed_text.split())
 
   def done(trainer):
-    generator = text_models.TextGenerator(
+    generator = text.TextGenerator(
         trainer.model, data.info.tokenizer, data.info.max_length)
     return generator.generate(seed_text, words) == expected
   return done
@@ -149,7 +149,7 @@ one_error_line = testing.one_error_line
 
 def test_generator_memorises_a_line_and_logs_samples(generator_run):
   model_dir, trainer, data, hooks = generator_run
-  generator = text_models.TextGenerator(
+  generator = text.TextGenerator(
       trainer.model, data.info.tokenizer, data.info.max_length)
   assert generator.generate("the quick", 7) == MEMORISED
   epochs_run = hooks[-1].epochs_run
@@ -228,7 +228,7 @@ def test_generate_works_after_the_corpus_is_gone(generator_run):
                                 f"--model_dir={model_dir}",
                                 "--seed_text=the quick", "--next_words=7")
   assert result.returncode == 0, result.stderr
-  in_process = text_models.TextGenerator(
+  in_process = text.TextGenerator(
       trainer.model, data.info.tokenizer, data.info.max_length)
   assert result.stdout.strip() == in_process.generate("the quick", 7)
 

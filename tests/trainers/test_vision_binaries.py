@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from data.images import bundles as vision_data
+from data.images import bundles
 from tests import testing
 
 SIZE = 32
@@ -70,7 +70,7 @@ def test_happy_sad_reaches_full_accuracy_and_threshold_stops(trained):
   assert metrics["train"]["accuracy"] == 1.0
   assert metrics["stop_reason"].startswith("reached accuracy=1.0000")
   assert metrics["epochs"] < 40
-  classes = json.loads((model_dir / vision_data.CLASSES_FILE).read_text())
+  classes = json.loads((model_dir / bundles.CLASSES_FILE).read_text())
   assert classes["class_names"] == ["discs", "squares"]
   assert classes["input_shape"] == [SIZE, SIZE, 3]
 
@@ -80,7 +80,7 @@ def _restored_outputs(model_dir, files):
   recipe, hparams = session.load_run(str(model_dir))
   spec = session.input_spec(recipe, hparams)
   trainer = session.restored_trainer(recipe, hparams, str(model_dir), spec)
-  images = vision_data.load_image_files(files, spec[0].shape[1:])
+  images = bundles.load_image_files(files, spec[0].shape[1:])
   return trainer.predict(tf.data.Dataset.from_tensors(images))[:, 0]
 
 
