@@ -5,14 +5,15 @@ training data when the model has none), prints the metrics and stores them
 under "evaluate" in model_dir/metrics.json. Text and series runs read only
 the validation split, through the preprocessing saved in model_dir (the
 tokenizer or subword vocabulary is never fitted again; series.json holds
-the series); see trainers/test_data.py. For classifiers it also prints the
-confusion matrix (rows: true class, columns: predicted) and class names.
+the series); see trainers/common/test_data.py. For classifiers it also
+prints the confusion matrix (rows: true class, columns: predicted) and the
+class names.
 
 With `--data_path=TEST` it scores a held-out test set instead (the course's
 `model.evaluate(test_images, test_labels)`): MNIST-format IDX files, an
 image folder of class sub-folders, an aclImdb test/ split, a BBC-format
 CSV. The set is read with the TRAINED preprocessing (saved tokenizer, image
-size, class names; see trainers/test_data.py), and the result is stored
+size, class names; see trainers/common/test_data.py), and the result is stored
 under "test" in metrics.json, keyed by --split_name or the absolute path.
 """
 
@@ -89,7 +90,7 @@ def main(argv):
     evaluate_test_set(recipe, hparams, FLAGS.model_dir, FLAGS.data_path,
                       FLAGS.split_name, FLAGS.batch_size)
     return
-  from trainers.test_data import scored_split
+  from trainers.common.test_data import scored_split
   dataset, split, class_names = scored_split(recipe, hparams,
                                              FLAGS.model_dir,
                                              FLAGS.batch_size)

@@ -18,7 +18,7 @@ from data.text.tokenizer import Tokenizer
 from models import registry
 from tests import testing
 from tests.trainers import runs
-from trainers import test_data
+from trainers.common import test_data
 from trainers.common import cli, run_checks, session
 
 SUBWORD_RUN = {"vocab_size": 60, "embedding_dim": 4, "seed": 42}
