@@ -62,8 +62,6 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 import tensorflow as tf
 
-from data import catalog
-from data import download
 from data import keras_weights
 from data.bundle import DataBundle
 from data.errors import DataError
@@ -790,13 +788,8 @@ def pretrained_path(hparams: Mapping[str, Any]) -> str | None:
   """
   if not hparams["pretrained"]:
     return None
-  path = hparams["pretrained_weights"]
-  if path:
-    if not tf.io.gfile.exists(path):
-      raise DataError(f"pretrained_weights={path} does not exist; give the "
-                      f"path of {catalog.get(PRETRAINED_ENTRY).filename}")
-    return path
-  return download.fetch_entry(PRETRAINED_ENTRY)
+  return keras_weights.locate_weights_file(hparams["pretrained_weights"],
+                                           PRETRAINED_ENTRY)
 
 
 def load_base_weights(base: InceptionV3, path: str) -> int:
