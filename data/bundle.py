@@ -12,7 +12,7 @@ hyper-parameters of the model they build (`model_hparams`).
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, ClassVar, Mapping
 
 import numpy as np
 import tensorflow as tf
@@ -30,6 +30,9 @@ class DataInfo:
 
   class_names: list[str] = dataclasses.field(default_factory=list)
   vocab_size: int | None = None
+  # True when `vocab_size` is what the model must use whatever the
+  # hyper-parameter asked (a learned subword vocabulary may fall short).
+  data_sets_vocab_size: ClassVar[bool] = False
 
 
 # The chain of epochs ends here; a run never gets this far.
@@ -108,11 +111,14 @@ def model_hparams(hparams: Mapping[str, Any], info: DataInfo
   """A copy of `hparams` with the sizes the data fixed filled in.
 
   A vocab_size left None ("what the data gives") becomes the data's
-  `info.vocab_size`; a value the user set is kept. The result is what
+  `info.vocab_size`; a value the user set is kept, unless the data fixes
+  the size (`info.data_sets_vocab_size`: a learned subword vocabulary,
+  which may fall short of the size asked for). The result is what
   the model is built from and what config.json records, so a restored
   model gets the same sizes without reading the data again.
   """
   merged = dict(hparams)
-  if merged.get("vocab_size") is None and info.vocab_size is not None:
+  if info.vocab_size is not None and (merged.get("vocab_size") is None
+                                      or info.data_sets_vocab_size):
     merged["vocab_size"] = int(info.vocab_size)
   return merged

@@ -35,7 +35,10 @@ import os
 import re
 
 import numpy as np
+import tensorflow as tf
 
+from data import catalog
+from data import download
 from data.errors import DataError
 
 KINDS = ("conv1d", "conv2d", "dense", "batch_normalization", "embedding")
@@ -221,3 +224,19 @@ def read_layers(path: str) -> dict[str, list[KerasLayer]]:
   for layer in layers:
     by_kind.setdefault(layer.kind, []).append(layer)
   return {kind: _creation_order(items) for kind, items in by_kind.items()}
+
+
+def locate_weights_file(path: str, catalog_entry: str) -> str:
+  """The weights file to read: `path` if given, else the catalog entry's
+  cached download.
+
+  Raises:
+    DataError: `path` does not exist, or the download fails (offline: the
+      message names the file and where to put it).
+  """
+  if not path:
+    return download.fetch_entry(catalog_entry)
+  if not tf.io.gfile.exists(path):
+    raise DataError(f"pretrained_weights={path} does not exist; give the "
+                    f"path of {catalog.get(catalog_entry).filename}")
+  return path

@@ -22,7 +22,7 @@ import re
 import shutil
 import sys
 import tempfile
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import tensorflow as tf
 
@@ -182,3 +182,68 @@ def unsupported_op(message: str) -> str:
   first = next((line.strip() for line in message.splitlines()
                 if line.strip()), "unknown error")
   return f"an op ({first[:120]})"
+
+
+# -- serving modules shared by every domain ----------------------------------
+
+
+def padded_class_names(class_names: Sequence[str], num_outputs: int
+                       ) -> list[str]:
+  """A name for every class id the outputs can give ("class 3" if none).
+
+  A sigmoid output (width 1) has two classes.
+  """
+  count = max(2 if num_outputs == 1 else num_outputs, len(class_names))
+  names = list(class_names) + [""] * (count - len(class_names))
+  return [name or f"class {index}" for index, name in enumerate(names)]
+
+
+class ClassifierServing(tf.Module):
+  """Base of classifier serving modules: model outputs -> probabilities,
+  class ids and class names (a one-output sigmoid picks class 1 at >= 0.5
+  when `binary_threshold_inclusive`, as engine.classification.decode)."""
+
+  def __init__(self, model, class_names: Sequence[str], num_outputs: int,
+               binary_threshold_inclusive: bool, name: str):
+    super().__init__(name=name)
+    self.model = model
+    self.class_name_table = tf.constant(
+        padded_class_names(class_names, num_outputs), tf.string)
+    self.inclusive = binary_threshold_inclusive
+    self.get_class_names = tf.function(lambda: self.class_name_table,
+                                       input_signature=[])
+
+  def _outputs(self, inputs: tf.Tensor) -> dict[str, tf.Tensor]:
+    probabilities = self.model(inputs, training=False)
+    if probabilities.shape[-1] == 1:
+      positive = probabilities[:, 0]
+      above = positive >= 0.5 if self.inclusive else positive > 0.5
+      class_ids = tf.cast(above, tf.int64)
+    else:
+      class_ids = tf.argmax(probabilities, axis=-1, output_type=tf.int64)
+    return {"probabilities": probabilities, "class_ids": class_ids,
+            "class_names": tf.gather(self.class_name_table, class_ids)}
+
+
+class GenericServing(tf.Module):
+  """The model's own input -> `outputs`, for models without a domain.
+
+  Args:
+    model: the trained model.
+    input_spec: a `tf.TensorSpec` of one batch of features.
+  """
+
+  def __init__(self, model, input_spec: tf.TensorSpec):
+    super().__init__(name="model_outputs")
+    self.model = model
+    spec = tf.TensorSpec(input_spec.shape, input_spec.dtype, name="inputs")
+    self.model_input = tf.function(
+        lambda inputs: self.model(inputs, training=False),
+        input_signature=[spec])
+    self.predict = tf.function(
+        lambda inputs: {"outputs": self.model(inputs, training=False)},
+        input_signature=[spec])
+
+  def signatures(self) -> dict:
+    """Signature name -> concrete function."""
+    return {"serving_default": self.predict.get_concrete_function()}

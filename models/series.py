@@ -17,6 +17,9 @@ forecasts `series[split_time + i]` from values before it only), and
 
   scores = evaluate_baselines(series, split_time=1000)
   scores["naive"]["mae"]  # about 5.94 on the course's week-1 series
+
+`SeriesServing` is the exported form (trainers.export): windows or a whole
+series in, forecasts out.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import functools
 from typing import Any, Mapping
 
 import numpy as np
+import tensorflow as tf
 
 from data.errors import DataError
 from data.series.pipeline import series_bundle
@@ -365,3 +369,47 @@ SERIES_CONV_LSTM = register(Recipe(
                             window_size=60),
     input_shape=_window_steps_input,
 ))
+
+
+# == Serving (trainers.export): windows or a whole series in, forecasts out ==
+
+
+class SeriesServing(tf.Module):
+  """Windows -> next value; a whole series -> one forecast per window.
+
+  Args:
+    model: the trained forecaster; its input is [N, window] or, for a
+      sequence-to-sequence model, [N, window, 1].
+    window_size: steps per window.
+    seq2seq: the model takes [N, window, 1] and forecasts every step (the
+      last step's forecast is the next value).
+  """
+
+  def __init__(self, model, window_size: int, seq2seq: bool):
+    super().__init__(name="series_forecaster")
+    self.model = model
+    self.window_size, self.seq2seq = int(window_size), bool(seq2seq)
+    window = tf.TensorSpec([None, self.window_size], tf.float32,
+                           name="windows")
+    self.predict_windows = tf.function(
+        lambda windows: {"next_value": self._next_value(windows)},
+        input_signature=[window])
+    self.forecast = tf.function(self._forecast, input_signature=[
+        tf.TensorSpec([None], tf.float32, name="series")])
+    self.model_input = tf.function(self._next_value, input_signature=[window])
+
+  def _next_value(self, windows: tf.Tensor) -> tf.Tensor:
+    inputs = windows[..., tf.newaxis] if self.seq2seq else windows
+    outputs = self.model(inputs, training=False)
+    if self.seq2seq:
+      return outputs[:, -1, 0]
+    return tf.reshape(outputs, [tf.shape(outputs)[0], -1])[:, 0]
+
+  def _forecast(self, series):
+    windows = tf.signal.frame(series, self.window_size, 1)
+    return {"forecasts": self._next_value(windows)}
+
+  def signatures(self) -> dict:
+    """Signature name -> concrete function."""
+    return {"serving_default": self.predict_windows.get_concrete_function(),
+            "forecast": self.forecast.get_concrete_function()}

@@ -16,6 +16,9 @@ Registered names (the CLI contract):
 * `sonnets_generator`: next-word model on Shakespeare's sonnets (week 4);
 * `char_generator`: its next-character twin.
 
+`TextClassifierServing` and `TextGeneratorServing` are the exported forms
+(trainers.export): raw sentences in, with the trained tokenizer in the graph.
+
 Data. `hparams["data_path"]` names the file (BBC CSV, aclImdb folder or
 archive, Sentiment140 CSV, corpus text) and `hparams["glove_path"]` the GloVe
 vectors. Without them the course's file is fetched once into the cache
@@ -53,8 +56,10 @@ from data.bundle import DataBundle
 from data.errors import DataError
 from data.hparams import bool_hparam_value, float_hparam, int_hparam
 from data.text import datasets
+from data.text.graph_tokenizer import GraphTokenizer
 from data.text.padding import pad_sequences
 from data.text.tokenizer import Tokenizer
+from engine import export
 from engine.hooks import Hook
 from engine.modules.basic import Dropout, Flatten
 from engine.modules.conv import Conv1D
@@ -697,3 +702,116 @@ IMDB_SUBWORDS_CONV1D = register(Recipe(
                 "week 3)",
     build_model=build_imdb_subwords_conv1d,
     hparams=_SUBWORDS, input_shape=_any_length, **_CLASSIFIER))
+
+
+# == Serving (trainers.export): raw text in, classes or text out =============
+
+
+class TextClassifierServing(export.ClassifierServing):
+  """Sentences or padded ids -> probabilities, class ids and names.
+
+  Args:
+    model: the trained text classifier.
+    tokenizer: a `GraphTokenizer` built from the run's saved tokenizer.
+    class_names: name per class id.
+    num_outputs: the model's output width (1 for a sigmoid).
+  """
+
+  def __init__(self, model, tokenizer: GraphTokenizer,
+               class_names: Sequence[str], num_outputs: int):
+    super().__init__(model, class_names, num_outputs, True,
+                     name="text_classifier")
+    self.tokenizer = tokenizer
+    length = tokenizer.max_length
+    self.classify_texts = tf.function(
+        lambda texts: self._outputs(self.tokenizer(texts)),
+        input_signature=[tf.TensorSpec([None], tf.string, name="texts")])
+    self.classify_ids = tf.function(
+        self._outputs,
+        input_signature=[tf.TensorSpec([None, length], tf.int32, name="ids")])
+    self.model_input = tf.function(
+        lambda ids: self.model(ids, training=False),
+        input_signature=[tf.TensorSpec([None, length], tf.int32, name="ids")])
+
+  def signatures(self) -> dict:
+    """Signature name -> concrete function."""
+    return {"serving_default": self.classify_texts.get_concrete_function(),
+            "classify_ids": self.classify_ids.get_concrete_function()}
+
+
+class TextGeneratorServing(tf.Module):
+  """Seed text + number of tokens -> generated text (greedy), in the graph.
+
+  Mirrors `models.text.TextGenerator.generate` with temperature 0:
+  each step pads/cuts the ids so far ("pre") to the input length, takes the
+  most likely id (never padding 0, nor an id past the vocabulary), and
+  appends its word (joined by spaces; characters are joined directly).
+
+  Args:
+    model: the trained next-token model.
+    tokenizer: the training `data.text.tokenizer.Tokenizer`.
+    max_length: the model's input length.
+  """
+
+  def __init__(self, model, tokenizer, max_length: int):
+    super().__init__(name="text_generator")
+    self.model = model
+    self.graph_tokenizer = GraphTokenizer(tokenizer, max_length, "pre", "pre")
+    self.max_length = int(max_length)
+    self.num_tokens = int(tokenizer.vocab_size)
+    self.joiner = "" if tokenizer.char_level else " "
+    oov = tokenizer.oov_index
+    self.oov_index = -1 if oov is None else int(oov)
+    ids = sorted(tokenizer.index_word)
+    self.words = tf.lookup.StaticHashTable(
+        tf.lookup.KeyValueTensorInitializer(
+            tf.constant(ids, tf.int64),
+            tf.constant([tokenizer.index_word[i] for i in ids], tf.string)),
+        default_value="")
+    self.generate = tf.function(self._generate, input_signature=[
+        tf.TensorSpec([], tf.string, name="seed_text"),
+        tf.TensorSpec([], tf.int32, name="num_words")])
+    ids_spec = tf.TensorSpec([None, self.max_length], tf.int32, name="ids")
+    self.model_input = tf.function(
+        lambda ids: self.model(ids, training=False),
+        input_signature=[ids_spec])
+    self.next_token = tf.function(
+        lambda ids: {"probabilities": self.model(ids, training=False)},
+        input_signature=[ids_spec])
+
+  def _next_token(self, ids: tf.Tensor) -> tf.Tensor:
+    window = ids[-self.max_length:]
+    padded = tf.pad(window, [[self.max_length - tf.size(window), 0]])
+    probabilities = self.model(padded[tf.newaxis], training=False)[0]
+    width = tf.shape(probabilities)[0]
+    usable = ((tf.range(width) > 0) & (tf.range(width) < self.num_tokens))
+    masked = tf.where(usable, probabilities, tf.zeros_like(probabilities))
+    return tf.argmax(masked, output_type=tf.int32)
+
+  def _generate(self, seed_text, num_words):
+    ids = self.encoder_ids(seed_text)
+    tf.debugging.assert_greater(
+        tf.reduce_sum(tf.cast(tf.not_equal(ids, self.oov_index), tf.int32)), 0,
+        message="the seed text has no token of the training vocabulary")
+    words = tf.TensorArray(tf.string, size=0, dynamic_size=True)
+    for step in tf.range(num_words):
+      tf.autograph.experimental.set_loop_options(
+          shape_invariants=[(ids, tf.TensorShape([None]))])
+      token = self._next_token(ids)
+      ids = tf.concat([ids, [token]], 0)
+      words = words.write(step, self.words.lookup(tf.cast(token, tf.int64)))
+    generated = tf.strings.reduce_join(words.stack(), separator=self.joiner)
+    text = tf.cond(num_words > 0,
+                   lambda: tf.strings.join([seed_text, generated],
+                                           separator=self.joiner),
+                   lambda: seed_text)
+    return {"text": text}
+
+  def encoder_ids(self, seed_text: tf.Tensor) -> tf.Tensor:
+    """The seed text's ids (unpadded), as `texts_to_sequences` gives them."""
+    return self.graph_tokenizer.encoder(seed_text[tf.newaxis])[0]
+
+  def signatures(self) -> dict:
+    """Signature name -> concrete function."""
+    return {"serving_default": self.generate.get_concrete_function(),
+            "next_token": self.next_token.get_concrete_function()}

@@ -44,6 +44,9 @@ The pretrained weights are loaded, and the features cached, by a hook at the
 start of training: a run resumed from model_dir keeps its checkpoint's
 weights, and predict/evaluate never need the pretrained file.
 
+`ImageClassifierServing` is the exported form (trainers.export): encoded
+image files in, decoded and scaled in the graph as training did.
+
 Example:
   python -m trainers.train --model=mnist_cnn \
       --data_path=/data/mnist --hparam=split=t10k --hparam=validation_split=0.2
@@ -59,14 +62,14 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 import tensorflow as tf
 
-from data import catalog
-from data import download
 from data import keras_weights
 from data.bundle import DataBundle
 from data.errors import DataError
 from data.images import augment
 from data.images import bundles as image_bundles
+from data.images import serving as image_serving
 from data.images.info import ImageInfo
+from engine import export
 from engine import freezing
 from engine import summary_table
 from engine import weight_transfer
@@ -785,13 +788,8 @@ def pretrained_path(hparams: Mapping[str, Any]) -> str | None:
   """
   if not hparams["pretrained"]:
     return None
-  path = hparams["pretrained_weights"]
-  if path:
-    if not tf.io.gfile.exists(path):
-      raise DataError(f"pretrained_weights={path} does not exist; give the "
-                      f"path of {catalog.get(PRETRAINED_ENTRY).filename}")
-    return path
-  return download.fetch_entry(PRETRAINED_ENTRY)
+  return keras_weights.locate_weights_file(hparams["pretrained_weights"],
+                                           PRETRAINED_ENTRY)
 
 
 def load_base_weights(base: InceptionV3, path: str) -> int:
@@ -985,3 +983,47 @@ CATS_DOGS_TRANSFER = _transfer_recipe(
     "InceptionV3 (ImageNet, frozen, cut at mixed7) + Dense 1024 + sigmoid "
     "on 150x150 cats or dogs, augmented; stops at 99.9% accuracy "
     "(course 2 week 3)", CATS_DOGS_CNN, augment=True)
+
+
+# == Serving (trainers.export): raw images in, classes out ====================
+
+
+class ImageClassifierServing(export.ClassifierServing):
+  """Encoded images or float pixels -> probabilities, class ids and names.
+
+  Args:
+    model: the trained image classifier.
+    input_shape: (height, width, channels) it was trained on.
+    class_names: name per class id.
+    num_outputs: the model's output width (1 for a sigmoid).
+    rescale: the training pipeline's pixel factor.
+  """
+
+  def __init__(self, model, input_shape: Sequence[int],
+               class_names: Sequence[str], num_outputs: int,
+               rescale: float):
+    super().__init__(model, class_names, num_outputs, True,
+                     name="image_classifier")
+    height, width, channels = (int(v) for v in input_shape)
+    self.image_size, self.channels = (height, width), channels
+    self.rescale = float(rescale)
+    self.classify_images = tf.function(
+        self._classify_images,
+        input_signature=[tf.TensorSpec([None], tf.string, name="images")])
+    self.classify_pixels = tf.function(
+        self._outputs, input_signature=[tf.TensorSpec(
+            [None, height, width, channels], tf.float32, name="pixels")])
+    self.model_input = tf.function(
+        lambda pixels: self.model(pixels, training=False),
+        input_signature=[tf.TensorSpec([None, height, width, channels],
+                                       tf.float32, name="pixels")])
+
+  def _classify_images(self, images):
+    pixels = image_serving.decode_images(images, self.image_size,
+                                         self.channels, self.rescale)
+    return self._outputs(pixels)
+
+  def signatures(self) -> dict:
+    """Signature name -> concrete function."""
+    return {"serving_default": self.classify_images.get_concrete_function(),
+            "classify_pixels": self.classify_pixels.get_concrete_function()}

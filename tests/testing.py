@@ -73,6 +73,18 @@ def run_binary(module: str, *args: str, timeout: int = 300,
       capture_output=True, text=True, timeout=timeout)
 
 
+def one_error_line(result: subprocess.CompletedProcess, *fragments: str
+                   ) -> str:
+  """Asserts a binary refused with exit 2 and one `error: ...` line holding
+  every fragment; returns the line."""
+  assert result.returncode == 2, result.stderr
+  lines = [l for l in result.stderr.strip().splitlines() if l.strip()]
+  assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+  for fragment in fragments:
+    assert fragment in lines[0], lines[0]
+  return lines[0]
+
+
 @contextlib.contextmanager
 def moved_away(path):
   """Renames `path` for the duration of the block (and back), so code run

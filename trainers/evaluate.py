@@ -2,14 +2,18 @@ r"""Evaluates a trained run: `python -m trainers.evaluate --model_dir=D`.
 
 Restores the newest checkpoint, evaluates the validation split (or the
 training data when the model has none), prints the metrics and stores them
-under "evaluate" in model_dir/metrics.json; for classifiers also the
-confusion matrix (rows: true class, columns: predicted) and class names.
+under "evaluate" in model_dir/metrics.json. Text and series runs read only
+the validation split, through the preprocessing saved in model_dir (the
+tokenizer or subword vocabulary is never fitted again; series.json holds
+the series); see trainers/common/test_data.py. For classifiers it also
+prints the confusion matrix (rows: true class, columns: predicted) and the
+class names.
 
 With `--data_path=TEST` it scores a held-out test set instead (the course's
 `model.evaluate(test_images, test_labels)`): MNIST-format IDX files, an
 image folder of class sub-folders, an aclImdb test/ split, a BBC-format
 CSV. The set is read with the TRAINED preprocessing (saved tokenizer, image
-size, class names; see trainers/test_data.py), and the result is stored
+size, class names; see trainers/common/test_data.py), and the result is stored
 under "test" in metrics.json, keyed by --split_name or the absolute path.
 """
 
@@ -27,8 +31,8 @@ flags.DEFINE_string("data_path", None, "A held-out test set to score instead "
 flags.DEFINE_string("split_name", None, "The key of the test set's result "
                     "under \"test\" in metrics.json. Default: its absolute "
                     "path.")
-flags.DEFINE_integer("batch_size", None, "Test batch size. Default: the "
-                     "run's.")
+flags.DEFINE_integer("batch_size", None, "Batch size of the scored data. "
+                     "Default: the run's.")
 flags.register_validator("batch_size", lambda v: v is None or v > 0,
                          message="--batch_size must be positive")
 FLAGS = flags.FLAGS
@@ -86,17 +90,18 @@ def main(argv):
     evaluate_test_set(recipe, hparams, FLAGS.model_dir, FLAGS.data_path,
                       FLAGS.split_name, FLAGS.batch_size)
     return
-  data = recipe.make_data(hparams)
-  trainer = session.restored_trainer(recipe, hparams, FLAGS.model_dir,
-                                     data.element_spec)
-  dataset = data.validation if data.validation is not None else data.train(0)
-  split = "validation" if data.validation is not None else "train"
+  from trainers.common.test_data import scored_split
+  dataset, split, class_names = scored_split(recipe, hparams,
+                                             FLAGS.model_dir,
+                                             FLAGS.batch_size)
+  trainer = session.restored_trainer(
+      recipe, hparams, FLAGS.model_dir,
+      session.input_spec(recipe, hparams, FLAGS.model_dir))
   metrics = trainer.evaluate(dataset)
   result = {"split": split, "step": int(trainer.global_step.numpy()),
             **metrics}
   confusion = reports.confusion_report(recipe, trainer, dataset,
-                                       FLAGS.model_dir,
-                                       data.info.class_names)
+                                       FLAGS.model_dir, class_names)
   result.update(confusion)
   path = session.update_metrics_file(FLAGS.model_dir, "evaluate", result)
   print(f"{recipe.name} at step {result['step']} on the {split} split: "

@@ -6,8 +6,9 @@ Reads only model_dir (config.json, the saved artifacts and the newest
 checkpoint) and writes `D/export/<global step>/` (TF Serving's versioned
 layout) or `--export_dir`, through a temporary folder renamed at the end; an
 existing folder is never overwritten. The signatures take the model's raw
-input, with the training preprocessing inside the graph (see
-`models/serving.py`): encoded image files, sentences, a seed text, windows
+input, with the training preprocessing inside the graph (the `*Serving`
+modules of models/vision.py, text.py and series.py, on engine/export.py's
+`ClassifierServing`): encoded image files, sentences, a seed text, windows
 or a whole series. `--tflite` also writes `model.tflite` (float32) into the
 export folder for the models TFLite converts; for the others it stops with
 one line naming the op, before anything is written.

@@ -209,6 +209,14 @@ def series_bundle(hparams: Mapping[str, Any],
       info=info, artifacts={SERIES_FILE: info.to_json()})
 
 
+def validation_windows(info: SeriesInfo, batch_size: int
+                       ) -> tf.data.Dataset:
+  """The validation windows `series_bundle` made, in time order, from the
+  saved `SeriesInfo` alone (no data read)."""
+  return windowed_dataset(info.series[info.split_time:], info.window_size,
+                          batch_size, seq2seq=info.seq2seq, shuffle=False)
+
+
 def _check_split_fits_window(name: str, length: int, window_size: int):
   """Raises DataError when a split gives no (window, label) pair."""
   if length < window_size + 1:

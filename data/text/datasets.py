@@ -15,7 +15,7 @@ vectors. Without them the course's file is fetched once into the cache
 from __future__ import annotations
 
 import os
-from typing import Any, Mapping, MutableMapping
+from typing import Any, Mapping
 
 import numpy as np
 import tensorflow as tf
@@ -147,26 +147,74 @@ def subword_data(hparams: Mapping[str, Any], path: str) -> DataBundle:
 
   vocab_size is the target number of subword ids (padding included); the
   learned vocabulary may fall short on a small corpus, so the size it has
-  is written into `hparams["vocab_size"]` for the Embedding and
-  config.json. max_length None (the subword recipes' default) pads each
-  batch to its longest review.
+  is `info.vocab_size`, which `data.bundle.model_hparams` gives the
+  Embedding and config.json. max_length None (the subword recipes'
+  default) pads each batch to its longest review. hparams["vocab_file"]
+  (set by trainers.train when resuming, see `with_saved_vocabulary`) names
+  a saved vocabulary to use instead of learning one; what the vocabulary
+  is learned from (`subword_settings`) goes into text_config.json.
   """
   from data.text import subword_pipeline  # Loads tensorflow-text's ops.
   h = _pipeline_hparams(hparams)
   h["max_length"] = int_hparam(hparams, "max_length")
   if h.get("vocab_size") is None:
     h["vocab_size"] = subword_pipeline.DEFAULT_VOCAB_SIZE
+  h["vocabulary_settings"] = subword_settings(hparams)
   bundle = subword_pipeline.imdb_bundle(path, h)
   learned = bundle.info.vocab_size
-  if learned != h["vocab_size"]:
+  if learned != h["vocab_size"] and not h.get("vocab_file"):
     logging.warning("the training text gives %d subword ids, not the %d "
                     "asked for; the model uses %d", learned, h["vocab_size"],
                     learned)
-  if not isinstance(hparams, MutableMapping):
-    raise TypeError("make_data needs a mutable hparams dict to record the "
-                    "learned vocabulary size; pass dict(recipe.hparams).")
-  hparams["vocab_size"] = learned
   return bundle
+
+
+def subword_settings(hparams: Mapping[str, Any]) -> dict[str, Any]:
+  """What a subword vocabulary is learned from: the data file (absolute,
+  or the course's download), the vocab_size asked for, the HTML
+  stripping, and the split (training_portion, seed). A run with other
+  values learns another vocabulary."""
+  from data.text import subword_pipeline  # Loads tensorflow-text's ops.
+  path = hparams.get("data_path")
+  vocab_size = int_hparam(hparams, "vocab_size")
+  return {
+      "data_path": (os.path.abspath(os.path.expanduser(os.fspath(path)))
+                    if path else "download:imdb"),
+      "vocab_size": (subword_pipeline.DEFAULT_VOCAB_SIZE
+                     if vocab_size is None else vocab_size),
+      "strip_html": bool_hparam_value(hparams.get("strip_html", True)),
+      "training_portion": float(hparams.get("training_portion", 0.8)),
+      "seed": int(hparams.get("seed") or 0)}
+
+
+def changed_vocabulary_settings(hparams: Mapping[str, Any],
+                                model_dir: str) -> list[str] | None:
+  """How this run's subword settings differ from those the vocabulary in
+  model_dir was learned from ("name: saved -> now" each), or None when
+  there is nothing to compare (a word run, no saved subword vocabulary, or
+  one saved without its settings)."""
+  if tokenizer_kind(hparams) != SUBWORD:
+    return None
+  from data.text import subword_pipeline  # Loads tensorflow-text's ops.
+  saved = subword_pipeline.saved_vocabulary_settings(model_dir)
+  if saved is None:
+    return None
+  now = subword_settings(hparams)
+  return [f"{key}: {saved.get(key)!r} -> {now[key]!r}" for key in now
+          if saved.get(key) != now[key]]
+
+
+def with_saved_vocabulary(hparams: Mapping[str, Any], model_dir: str
+                          ) -> dict[str, Any]:
+  """A copy of hparams for make_data that reuses the subword vocabulary
+  saved in model_dir (`vocab_file`) when it was learned from the same
+  settings, so a resumed run does not learn it again."""
+  result = dict(hparams)
+  if changed_vocabulary_settings(hparams, model_dir) == []:
+    from data.text import subword_pipeline  # Loads tensorflow-text's ops.
+    result["vocab_file"] = os.path.join(model_dir,
+                                        subword_pipeline.VOCAB_FILE)
+  return result
 
 
 def sentiment_data(hparams: Mapping[str, Any]) -> DataBundle:
@@ -216,3 +264,39 @@ def char_data(hparams: Mapping[str, Any]) -> DataBundle:
         f"{wanted}; leave vocab_size unset to take it from the corpus.")
   bundle.info.vocab_size = total_chars
   return bundle
+
+
+def validation_split(make_data, hparams: Mapping[str, Any], encoder,
+                     batch_size: int) -> tf.data.Dataset | None:
+  """The validation split `make_data` trains with, read alone and encoded
+  with the run's saved tokenizer (`pipelines.load_inference_encoder`):
+  nothing is fitted or learned. None for a dataset without one (the
+  generators).
+
+  Args:
+    make_data: the recipe's `make_data` (`bbc_data`, `imdb_data`, ...).
+    hparams: the run's hyper-parameters (config.json).
+    encoder: the run's saved encoder.
+    batch_size: texts per batch.
+
+  Raises:
+    DataError: the data is missing or unreadable.
+  """
+  h = _pipeline_hparams(hparams)
+  if make_data is bbc_data:
+    data, texts, n_train = pipelines.bbc_texts(data_file(h, "bbc-text"), h)
+    texts, labels = texts[n_train:], encoder.labels.encode(
+        data.labels[n_train:])
+  elif make_data is imdb_data:
+    texts, labels = pipelines.imdb_validation_texts(
+        data_file(h, "imdb"), pipelines.imdb_defaults(h))
+    labels = np.asarray(labels, np.float32)
+  elif make_data is sentiment_data:
+    _, texts, labels, n_train = pipelines.sentiment140_texts(
+        data_file(h, "sentiment140-cleaned"), h)
+    texts, labels = texts[n_train:], labels[n_train:]
+  else:
+    return None
+  if not len(labels):
+    return None
+  return encoder.batches(texts, labels, batch_size)

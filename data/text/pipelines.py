@@ -90,11 +90,7 @@ def bbc_bundle(path: str | os.PathLike, hparams: Mapping[str, Any]
     int32 features (batch, max_length) and int32 labels (batch,).
   """
   h = _merged(hparams, BBC_DEFAULTS)
-  data = readers.read_bbc_csv(path)
-  texts = data.texts
-  if h["remove_stopwords"]:
-    texts = [remove_stopwords(t) for t in texts]
-  n_train = _split_size(len(texts), h["training_portion"], "training_portion")
+  data, texts, n_train = bbc_texts(path, h)
   labels = LabelEncoder(order="frequency", start=1).fit(data.labels)
   tokenizer = _fit_tokenizer(texts[:n_train], h)
   features = encode_texts(tokenizer, texts, h["max_length"],
@@ -102,6 +98,23 @@ def bbc_bundle(path: str | os.PathLike, hparams: Mapping[str, Any]
   targets = labels.encode(data.labels)
   return _classification_bundle(features, targets, n_train, tokenizer, h,
                                 labels=labels, skipped=data.skipped)
+
+
+def bbc_texts(path: str | os.PathLike, hparams: Mapping[str, Any]
+              ) -> tuple[readers.LabeledTexts, list[str], int]:
+  """(the CSV's rows, their cleaned texts, n_train) of bbc-text.csv: stop
+  words removed when `remove_stopwords`, the first `training_portion` train.
+
+  Raises:
+    DataError: a bad CSV or training_portion.
+  """
+  h = _merged(hparams, BBC_DEFAULTS)
+  data = readers.read_bbc_csv(path)
+  texts = data.texts
+  if h["remove_stopwords"]:
+    texts = [remove_stopwords(t) for t in texts]
+  return data, texts, _split_size(len(texts), h["training_portion"],
+                                  "training_portion")
 
 
 def imdb_bundle(path: str | os.PathLike, hparams: Mapping[str, Any],
@@ -167,6 +180,28 @@ def imdb_texts(path: str | os.PathLike, h: Mapping[str, Any],
   return texts, labels, n_train
 
 
+def imdb_defaults(hparams: Mapping[str, Any]) -> dict[str, Any]:
+  """hparams over `IMDB_DEFAULTS` and `COMMON_DEFAULTS` (what
+  `imdb_texts` reads: strip_html, seed, training_portion)."""
+  return _merged(hparams, IMDB_DEFAULTS)
+
+
+def imdb_validation_texts(path: str | os.PathLike, h: Mapping[str, Any]
+                          ) -> tuple[list[str], list[int]]:
+  """(texts, 0/1 labels) of the validation split `imdb_texts` selects,
+  reading only the test split when the folder has one.
+
+  Raises:
+    DataError: as `imdb_texts`.
+  """
+  test_folder = readers.imdb_split_folder(path, "test")
+  if test_folder is not None:
+    test = readers.read_imdb_split(test_folder, h["strip_html"])
+    return list(test.texts), list(test.labels)
+  texts, labels, n_train = imdb_texts(path, h)
+  return texts[n_train:], labels[n_train:]
+
+
 def sentiment140_glove_bundle(path: str | os.PathLike,
                               glove_path: str | os.PathLike,
                               hparams: Mapping[str, Any]) -> DataBundle:
@@ -188,17 +223,7 @@ def sentiment140_glove_bundle(path: str | os.PathLike,
     int32 features (batch, max_length) and float32 0/1 labels (batch,).
   """
   h = _merged(hparams, SENTIMENT140_DEFAULTS)
-  data = readers.read_sentiment140(path)
-  order = split_rng(h["seed"]).permutation(len(data.texts))
-  if h["training_size"] is not None:
-    order = order[:_positive_int(h["training_size"], "training_size")]
-  texts = [data.texts[i] for i in order]
-  labels = np.asarray([data.labels[i] for i in order], np.float32)
-  test_portion = h["test_portion"]
-  if not 0 <= test_portion < 1:
-    raise DataError(f"hparam test_portion must be in [0, 1), got "
-                    f"{test_portion!r}.")
-  n_train = len(texts) - int(len(texts) * test_portion)
+  data, texts, labels, n_train = sentiment140_texts(path, h)
   tokenizer = _fit_tokenizer(texts[:n_train], h)
   vectors = glove.read_glove(glove_path, words=tokenizer.word_index,
                              dim=_positive_int(h["embedding_dim"],
@@ -215,6 +240,30 @@ def sentiment140_glove_bundle(path: str | os.PathLike,
   bundle.info.glove_found = matrix.num_found
   bundle.info.glove_words = matrix.num_words
   return bundle
+
+
+def sentiment140_texts(path: str | os.PathLike, hparams: Mapping[str, Any]
+                       ) -> tuple[readers.LabeledTexts, list[str],
+                                  np.ndarray, int]:
+  """(the CSV's rows, tweets, float32 labels, n_train) of Sentiment140:
+  shuffled with the seed, cut to `training_size`, the last `test_portion`
+  validating.
+
+  Raises:
+    DataError: a bad CSV, training_size or test_portion.
+  """
+  h = _merged(hparams, SENTIMENT140_DEFAULTS)
+  data = readers.read_sentiment140(path)
+  order = split_rng(h["seed"]).permutation(len(data.texts))
+  if h["training_size"] is not None:
+    order = order[:_positive_int(h["training_size"], "training_size")]
+  texts = [data.texts[i] for i in order]
+  labels = np.asarray([data.labels[i] for i in order], np.float32)
+  test_portion = h["test_portion"]
+  if not 0 <= test_portion < 1:
+    raise DataError(f"hparam test_portion must be in [0, 1), got "
+                    f"{test_portion!r}.")
+  return data, texts, labels, len(texts) - int(len(texts) * test_portion)
 
 
 def next_word_bundle(path: str | os.PathLike, hparams: Mapping[str, Any]
@@ -320,6 +369,13 @@ class InferenceEncoder:
     """int32 (len(texts), max_length), padded and cut as in training."""
     return encode_texts(self.tokenizer, texts, self.max_length,
                         self.config["padding_type"], self.config["trunc_type"])
+
+  def batches(self, texts: Sequence[str], labels: np.ndarray,
+              batch_size: int) -> tf.data.Dataset:
+    """Batched (int32 ids, labels) in order, as training batched its
+    validation split."""
+    return tf.data.Dataset.from_tensor_slices(
+        (self.encode(texts), np.asarray(labels))).batch(batch_size)
 
 
 def load_inference_encoder(model_dir: str | os.PathLike) -> InferenceEncoder:

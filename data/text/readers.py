@@ -228,6 +228,17 @@ def read_imdb_split(folder: str | os.PathLike, strip_html: bool = True
   return _read_imdb_split(os.fspath(folder), strip_html)
 
 
+def imdb_split_folder(path: str | os.PathLike, split: str) -> str | None:
+  """The folder of one split ("train", "test") of the aclImdb tree at
+  `path` (the aclImdb folder or one holding it), or None: an archive, or a
+  tree without that split."""
+  path = os.fspath(path)
+  root = _find_imdb_root(path) if os.path.isdir(path) else None
+  if root is None or not os.path.isdir(os.path.join(root, split)):
+    return None
+  return os.path.join(root, split)
+
+
 def strip_html(text: str) -> str:
   """Replaces the `<br />` line breaks of an IMDB review by a space."""
   return _BR_TAG.sub(" ", text)

@@ -36,6 +36,7 @@ from data.text.subword import SubwordTokenizer
 VOCAB_FILE = "subword_vocab.txt"
 TOKENIZER_NAME = "subword"
 DEFAULT_VOCAB_SIZE = 8185  # The course's imdb_reviews/subwords8k.
+SETTINGS_KEY = "vocabulary_settings"  # In text_config.json.
 MIN_LENGTH = 5  # Padded steps per batch at least: the Conv1D kernel size.
 
 
@@ -49,11 +50,16 @@ class SubwordInfo(TextInfo):
   """
 
   sample_text: str = ""
+  vocabulary_settings: dict = dataclasses.field(default_factory=dict)
+  data_sets_vocab_size = True  # The learned size, whatever was asked.
 
   def encoder_config(self) -> dict:
     """text_config.json, naming the tokenizer kind and vocabulary file."""
-    return dict(super().encoder_config(), tokenizer=TOKENIZER_NAME,
-                vocab_file=VOCAB_FILE, max_length=self.max_length)
+    config = dict(super().encoder_config(), tokenizer=TOKENIZER_NAME,
+                  vocab_file=VOCAB_FILE, max_length=self.max_length)
+    if self.vocabulary_settings:
+      config[SETTINGS_KEY] = dict(self.vocabulary_settings)
+    return config
 
 
 def encode_batch(tokenizer: SubwordTokenizer, texts: tf.Tensor,
@@ -72,6 +78,21 @@ def encode_batch(tokenizer: SubwordTokenizer, texts: tf.Tensor,
   return tf.pad(ids, [[0, 0], [0, short]])
 
 
+def text_batches(tokenizer: SubwordTokenizer, texts: Sequence[str],
+                 targets: np.ndarray, batch_size: int,
+                 max_length: int | None, padding_type: str = "post",
+                 trunc_type: str = "post") -> tf.data.Dataset:
+  """Batched (int32 ids, targets) of raw texts, in order, each batch of
+  strings tokenized by TF ops (`encode_batch`) and padded on its own."""
+  dataset = tf.data.Dataset.from_tensor_slices(
+      (tf.constant(list(texts), tf.string, [len(texts)]),
+       np.asarray(targets))).batch(batch_size)
+  return dataset.map(
+      lambda t, y: (encode_batch(tokenizer, t, max_length, padding_type,
+                                 trunc_type), y),
+      num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
 def classification_bundle(texts: Sequence[str], targets: np.ndarray,
                           n_train: int, h: Mapping[str, Any],
                           class_names: Sequence[str],
@@ -84,7 +105,10 @@ def classification_bundle(texts: Sequence[str], targets: np.ndarray,
     targets: one label per text.
     n_train: how many of the first texts train.
     h: vocab_size (target, padding included), max_length (None: per batch),
-      padding_type, trunc_type, batch_size, seed.
+      padding_type, trunc_type, batch_size, seed; vocab_file (optional):
+      a saved vocabulary to use instead of learning one (a resumed run);
+      vocabulary_settings (optional): what the vocabulary was learned
+      from, stored in text_config.json (`saved_vocabulary_settings`).
     class_names: name per class id.
     labels: the label encoder of string labels, saved beside the vocabulary.
 
@@ -98,18 +122,17 @@ def classification_bundle(texts: Sequence[str], targets: np.ndarray,
   if n_train == 0:
     raise DataError("the training split is empty; raise training_portion or "
                     "provide more data.")
-  tokenizer = SubwordTokenizer.learn(texts[:n_train], h["vocab_size"])
+  if h.get("vocab_file"):
+    tokenizer = SubwordTokenizer.load(h["vocab_file"])
+  else:
+    tokenizer = SubwordTokenizer.learn(texts[:n_train], h["vocab_size"])
   strings = np.asarray(texts, dtype=object)
   targets = np.asarray(targets)
 
   def batches(rows: np.ndarray) -> tf.data.Dataset:
-    dataset = tf.data.Dataset.from_tensor_slices(
-        (tf.constant(strings[rows].tolist(), tf.string, [len(rows)]),
-         targets[rows])).batch(batch_size)
-    return dataset.map(
-        lambda t, y: (encode_batch(tokenizer, t, h["max_length"],
-                                   h["padding_type"], h["trunc_type"]), y),
-        num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    return text_batches(tokenizer, strings[rows].tolist(), targets[rows],
+                        batch_size, h["max_length"], h["padding_type"],
+                        h["trunc_type"])
 
   def train(epoch: int) -> tf.data.Dataset:
     return batches(pipelines.epoch_rng(h["seed"], epoch).permutation(n_train))
@@ -121,7 +144,8 @@ def classification_bundle(texts: Sequence[str], targets: np.ndarray,
       max_length=h["max_length"], padding_type=h["padding_type"],
       trunc_type=h["trunc_type"], num_classes=len(class_names),
       num_train=n_train, num_validation=len(held_out), label_encoder=labels,
-      sample_text=texts[0])
+      sample_text=texts[0],
+      vocabulary_settings=dict(h.get("vocabulary_settings") or {}))
   artifacts = {VOCAB_FILE: tokenizer.to_text(),
                pipelines.CONFIG_FILE: json.dumps(info.encoder_config())}
   if labels is not None:
@@ -152,7 +176,8 @@ def imdb_bundle(path, hparams: Mapping[str, Any], extract_dir=None
   """
   h = dict(pipelines.COMMON_DEFAULTS, vocab_size=DEFAULT_VOCAB_SIZE,
            max_length=None, padding_type="post", trunc_type="post",
-           training_portion=0.8, strip_html=True)
+           training_portion=0.8, strip_html=True, vocab_file=None,
+           vocabulary_settings=None)
   h.update({k: v for k, v in hparams.items() if k in h})
   texts, labels, n_train = pipelines.imdb_texts(path, h, extract_dir)
   return classification_bundle(texts, np.asarray(labels, np.float32),
@@ -196,6 +221,14 @@ class SubwordInferenceEncoder:
                         self.max_length, self.config["padding_type"],
                         self.config["trunc_type"]).numpy()
 
+  def batches(self, texts: Sequence[str], labels: np.ndarray,
+              batch_size: int) -> tf.data.Dataset:
+    """Batched (int32 ids, labels) in order, each batch padded on its own
+    as training batched its validation split."""
+    return text_batches(self.tokenizer, texts, labels, batch_size,
+                        self.max_length, self.config["padding_type"],
+                        self.config["trunc_type"])
+
 
 def load_encoder(model_dir: str, config: Mapping[str, Any],
                  labels: LabelEncoder | None) -> SubwordInferenceEncoder:
@@ -207,4 +240,27 @@ def load_encoder(model_dir: str, config: Mapping[str, Any],
   """
   path = os.path.join(model_dir, config.get("vocab_file", VOCAB_FILE))
   return SubwordInferenceEncoder(SubwordTokenizer.load(path), config, labels)
+
+
+def saved_vocabulary_settings(model_dir: str) -> dict | None:
+  """What the subword vocabulary in model_dir was learned from (the
+  `vocabulary_settings` of its text_config.json), or None: no subword
+  vocabulary there, or one saved before the settings were recorded.
+
+  Raises:
+    DataError: text_config.json is not JSON.
+  """
+  config_path = os.path.join(model_dir, pipelines.CONFIG_FILE)
+  if not os.path.exists(config_path):
+    return None
+  with open(config_path, encoding="utf-8") as f:
+    try:
+      config = json.load(f)
+    except ValueError as e:
+      raise DataError(f"{config_path}: not JSON ({e}).") from None
+  vocab = os.path.join(model_dir, config.get("vocab_file", VOCAB_FILE))
+  if (config.get("tokenizer") != TOKENIZER_NAME
+      or not os.path.exists(vocab)):
+    return None
+  return config.get(SETTINGS_KEY)
 

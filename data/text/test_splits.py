@@ -85,6 +85,6 @@ def text_test_split(path: str, encoder: InferenceEncoder,
   """
   texts, labels = read_labelled_texts(path, encoder,
                                       options.get("strip_html", False))
-  ids = encoder.encode(prepare_texts(
-      texts, remove_stopwords=options.get("remove_stopwords", False)))
-  return tf.data.Dataset.from_tensor_slices((ids, labels)).batch(batch_size)
+  return encoder.batches(prepare_texts(
+      texts, remove_stopwords=options.get("remove_stopwords", False)),
+      labels, batch_size)

@@ -34,12 +34,7 @@ def accuracy(outputs: np.ndarray, labels: np.ndarray) -> float:
   return float(np.mean(predicted == np.asarray(labels).reshape(-1)))
 
 
-def one_error_line(result, *fragments) -> None:
-  assert result.returncode == 2, result.stderr
-  lines = [l for l in result.stderr.strip().splitlines() if l.strip()]
-  assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-  for fragment in fragments:
-    assert fragment in lines[0], lines[0]
+one_error_line = testing.one_error_line
 
 
 @pytest.fixture(scope="module")

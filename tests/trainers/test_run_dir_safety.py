@@ -23,13 +23,7 @@ def train(model_dir, *args):
                             *RUN, *args)
 
 
-def one_error_line(result, *fragments):
-  assert result.returncode == 2, result.stderr
-  lines = [l for l in result.stderr.strip().splitlines() if l.strip()]
-  assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-  for fragment in fragments:
-    assert fragment in lines[0], lines[0]
-  return lines[0]
+one_error_line = testing.one_error_line
 
 
 def snapshot(model_dir) -> dict[str, bytes]:

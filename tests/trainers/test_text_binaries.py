@@ -141,12 +141,7 @@ def event_texts(logdir: str, tag: str) -> list[str]:
   return texts
 
 
-def one_error_line(result, *fragments):
-  assert result.returncode == 2, result.stderr
-  lines = [l for l in result.stderr.strip().splitlines() if l.strip()]
-  assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-  for fragment in fragments:
-    assert fragment in lines[0], lines[0]
+one_error_line = testing.one_error_line
 
 
 # --- the generator ------------------------------------------------------------

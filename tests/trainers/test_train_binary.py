@@ -30,13 +30,7 @@ def train(model_dir, *args, model="series_dnn"):
                             f"--model_dir={model_dir}", *args)
 
 
-def one_error_line(result, *fragments):
-  assert result.returncode == 2, result.stderr
-  lines = [l for l in result.stderr.strip().splitlines() if l.strip()]
-  assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-  for fragment in fragments:
-    assert fragment in lines[0], lines[0]
-  return lines[0]
+one_error_line = testing.one_error_line
 
 
 def test_train_evaluate_forecast_end_to_end(tmp_path):

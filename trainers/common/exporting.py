@@ -25,12 +25,14 @@ def serving_module(recipe, hparams, model_dir: str):
   import tensorflow as tf
   from data.text import graph_tokenizer, pipelines
   from data.images import bundles as vision_data
-  from models import serving
+  from engine import export
+  from models import series as series_models, text as text_models
+  from models import vision as vision_models
   from trainers.common import session
   info = vision_data.read_class_info(model_dir)
   if info is not None:
     shape = info["input_shape"]
-    return (lambda model: serving.ImageClassifierServing(
+    return (lambda model: vision_models.ImageClassifierServing(
         model, shape, info["class_names"], _num_outputs(model, shape,
                                                         tf.float32),
         info.get("rescale", vision_data.RESCALE)),
@@ -40,10 +42,10 @@ def serving_module(recipe, hparams, model_dir: str):
     length = encoder.max_length
     spec = tf.TensorSpec([None, length], tf.int32)
     if "total_words" in encoder.config:
-      return (lambda model: serving.TextGeneratorServing(
+      return (lambda model: text_models.TextGeneratorServing(
           model, encoder.tokenizer, length), spec)
     options = graph_tokenizer.text_options(hparams)
-    return (lambda model: serving.TextClassifierServing(
+    return (lambda model: text_models.TextClassifierServing(
         model, graph_tokenizer.GraphTokenizer(
             encoder.tokenizer, length, encoder.config["padding_type"],
             encoder.config["trunc_type"], **options),
@@ -53,9 +55,9 @@ def serving_module(recipe, hparams, model_dir: str):
                          f"so it cannot be exported without its data")
   spec = session.input_spec(recipe, hparams, model_dir)[0]
   if "window_size" in hparams:
-    return (lambda model: serving.SeriesServing(
+    return (lambda model: series_models.SeriesServing(
         model, hparams["window_size"], seq2seq=spec.shape.rank == 3), spec)
-  return (lambda model: serving.GenericServing(model, spec), spec)
+  return (lambda model: export.GenericServing(model, spec), spec)
 
 
 def _num_outputs(model, shape, dtype) -> int:

@@ -93,6 +93,29 @@ def check_artifacts_unchanged(model_dir: str,
             "settings, or another --model_dir (nothing was changed)")
 
 
+def check_vocabulary_unchanged(model_dir: str,
+                               hparams: Mapping[str, Any]) -> None:
+  """Refuses a rerun of a trained subword run that would learn another
+  vocabulary (another --data_path, vocab_size, split or HTML stripping):
+  the trained embedding rows belong to the saved one.
+
+  Raises:
+    UsageError: model_dir has a checkpoint and the settings differ.
+  """
+  if not checkpoint_numbers(model_dir):
+    return
+  from data.text import datasets
+  changed = datasets.changed_vocabulary_settings(hparams, model_dir)
+  if changed:
+    from data.text.subword_pipeline import VOCAB_FILE
+    raise UsageError(
+        f"this run would learn another subword vocabulary than "
+        f"{os.path.join(model_dir, VOCAB_FILE)}, which the trained "
+        f"checkpoint depends on: its settings differ "
+        f"({'; '.join(changed)}); use the run's own settings, or another "
+        "--model_dir (nothing was changed)")
+
+
 def _normalised(value: Any) -> Any:
   """JSON with JSON-in-strings parsed too (Keras's tokenizer nests it)."""
   if isinstance(value, str) and value[:1] in ("{", "["):

@@ -1,9 +1,15 @@
-"""A held-out test set for `trainers.evaluate --data_path`, read with the
-preprocessing stored in model_dir (never refitted on the test data).
+"""The data `trainers.evaluate` scores, read with the preprocessing stored
+in model_dir (never refitted):
 
-The reader follows the artifacts training saved: classes.json (images: an
-IDX folder, .npz or CSV for the 28x28 array models, else a class-per-folder
-tree) or tokenizer.json (text classifiers: BBC CSV, aclImdb, Sentiment140).
+* `read_test_split`: a held-out test set (`--data_path`). The reader
+  follows the artifacts training saved: classes.json (images: an IDX
+  folder, .npz or CSV for the 28x28 array models, else a class-per-folder
+  tree) or text_config.json (text classifiers, word or subword: BBC CSV,
+  aclImdb, Sentiment140).
+* `read_validation_split` (and `scored_split`, what evaluate scores
+  without --data_path): the run's own validation split, selected as
+  training selected it, reading only that split: text through the saved
+  tokenizer / subword vocabulary, series from series.json.
 """
 
 from __future__ import annotations
@@ -36,7 +42,7 @@ def read_test_split(recipe, hparams, model_dir: str, path: str,
     return image_test_split.folder_test_split(
         path, names, shape[:2], shape[2], info["label_mode"], batch_size,
         rescale), names
-  if os.path.exists(os.path.join(model_dir, pipelines.TOKENIZER_FILE)):
+  if os.path.exists(os.path.join(model_dir, pipelines.CONFIG_FILE)):
     encoder = pipelines.load_inference_encoder(model_dir)
     if not encoder.class_names:
       raise cli.UsageError(f"model {recipe.name!r} is a text generator; a "
@@ -57,3 +63,42 @@ def _is_array_model(shape, path: str) -> bool:
     return any(name.endswith(("idx3-ubyte", "idx3-ubyte.gz"))
                for name in os.listdir(path))
   return True
+
+
+def read_validation_split(recipe, hparams, model_dir: str,
+                          batch_size: int | None = None):
+  """(batched (features, labels) dataset, class names) of the run's
+  validation split, or None when it has no reader here (the recipe's
+  make_data then gives it; e.g. image runs, generators, basics).
+
+  Raises:
+    DataError: the data is missing or unreadable.
+  """
+  from data.series import pipeline as series_pipeline
+  from data.text import pipelines
+  batch_size = int(batch_size or hparams.get("batch_size", 32))
+  series = series_pipeline.read_series_info(model_dir)
+  if series is not None:
+    return series_pipeline.validation_windows(series, batch_size), []
+  if os.path.exists(os.path.join(model_dir, pipelines.CONFIG_FILE)):
+    from data.text import datasets
+    encoder = pipelines.load_inference_encoder(model_dir)
+    dataset = datasets.validation_split(recipe.make_data, hparams, encoder,
+                                        batch_size)
+    return None if dataset is None else (dataset, encoder.class_names)
+  return None
+
+
+def scored_split(recipe, hparams, model_dir: str,
+                 batch_size: int | None = None):
+  """(dataset, split name, class names) evaluate scores without a test set:
+  the validation split read alone with the saved preprocessing; for a run
+  without such a reader, the recipe's data (its validation split, else the
+  training data)."""
+  saved = read_validation_split(recipe, hparams, model_dir, batch_size)
+  if saved is not None:
+    return saved[0], "validation", saved[1]
+  data = recipe.make_data(hparams)
+  if data.validation is not None:
+    return data.validation, "validation", data.info.class_names
+  return data.train(0), "train", data.info.class_names
