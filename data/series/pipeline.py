@@ -19,7 +19,7 @@ from typing import Any, Mapping
 import numpy as np
 import tensorflow as tf
 
-from data.bundle import DataBundle, DataInfo, EpochData
+from data.bundle import DataBundle, DataInfo
 from data.errors import DataError
 from data.series.csv_reader import read_series_csv
 from data.series.synthetic import (PRESETS, noise, seasonal_pattern,
@@ -29,7 +29,7 @@ from data.series.windows import (batch_pairs, forecast_windows,
                                   windowed_dataset)
 
 __all__ = [
-    "PRESETS", "epoch_seed", "epoch_seed_tensor", "forecast_windows", "load_series", "noise",
+    "PRESETS", "epoch_seed", "forecast_windows", "load_series", "noise",
     "num_windows", "read_series_csv", "seasonal_pattern", "seasonality",
     "series_bundle", "split_series", "steps_per_epoch", "synthetic_series",
     "trend", "windowed_dataset",
@@ -152,16 +152,6 @@ def epoch_seed(seed: int, epoch: int) -> int:
   return int(state[0] % (2**31 - 1))
 
 
-def epoch_seed_tensor(seed: int, epoch: tf.Tensor) -> tf.Tensor:
-  """A shuffle seed of (seed, epoch) computed in the graph (int64).
-
-  `epoch_seed`'s role for an epoch given as a tensor, as `EpochData` needs.
-  """
-  epoch = tf.cast(epoch, tf.int64)
-  return (tf.constant(int(seed) % _SEED_MODULUS, tf.int64) * 1_000_003
-          + epoch) % _SEED_MODULUS
-
-
 def series_bundle(hparams: Mapping[str, Any],
                   seq2seq: bool = False) -> DataBundle:
   """Windowed training and validation data for a forecasting model.
@@ -193,11 +183,12 @@ def series_bundle(hparams: Mapping[str, Any],
 
   train_pairs = window_pairs(x_train, window_size, seq2seq)
 
-  def one_epoch(epoch: tf.Tensor) -> tf.data.Dataset:
+  def train(epoch: int) -> tf.data.Dataset:
+    # One dataset per epoch with a Python seed, not EpochData's chained
+    # epochs: Dataset.shuffle with a tensor seed cannot be traced under a
+    # global seed of 0 (TF compares the seed pair with (0, 0) in Python).
     return batch_pairs(train_pairs, batch_size, shuffle_buffer,
-                       seed=epoch_seed_tensor(seed, epoch))
-
-  train = EpochData(one_epoch)
+                       seed=epoch_seed(seed, int(epoch)))
 
   validation = windowed_dataset(x_valid, window_size, batch_size,
                                 seq2seq=seq2seq, shuffle=False)
