@@ -17,8 +17,23 @@ class _WindowPool(Module):
   _RANK = 0
   _OP = staticmethod(tf.nn.max_pool)
 
-  def __init__(self, pool_size, strides, padding, name):
-    super().__init__(name=name)
+  _DEFAULT_NAME = "pooling"
+
+  def __init__(self, pool_size: int | Sequence[int] = 2,
+               strides: int | Sequence[int] | None = None,
+               padding: str = "valid", name: str | None = None):
+    """Creates the module.
+
+    Args:
+      pool_size: window size, an int or one int per spatial dimension.
+      strides: step between windows (default: `pool_size`).
+      padding: "valid" or "same".
+      name: module name (default: Keras's layer name, e.g. "max_pooling2d").
+
+    Raises:
+      ValueError: a bad hyperparameter (the message names it).
+    """
+    super().__init__(name=name or self._DEFAULT_NAME)
     n = self._RANK
     self.pool_size = int_tuple(self.name, "pool_size", pool_size, n)
     self.strides = (self.pool_size if strides is None
@@ -51,22 +66,7 @@ class MaxPool1D(_WindowPool):
   """
 
   _RANK = 1
-
-  def __init__(self, pool_size: int | Sequence[int] = 2,
-               strides: int | Sequence[int] | None = None,
-               padding: str = "valid", name: str | None = None):
-    """Creates the module.
-
-    Args:
-      pool_size: window length.
-      strides: step between windows (default: `pool_size`).
-      padding: "valid" or "same".
-      name: module name (default "max_pooling1d").
-
-    Raises:
-      ValueError: a bad hyperparameter (the message names it).
-    """
-    super().__init__(pool_size, strides, padding, name or "max_pooling1d")
+  _DEFAULT_NAME = "max_pooling1d"
 
 
 class MaxPool2D(_WindowPool):
@@ -78,22 +78,7 @@ class MaxPool2D(_WindowPool):
   """
 
   _RANK = 2
-
-  def __init__(self, pool_size: int | Sequence[int] = 2,
-               strides: int | Sequence[int] | None = None,
-               padding: str = "valid", name: str | None = None):
-    """Creates the module.
-
-    Args:
-      pool_size: window size, an int or (height, width).
-      strides: step between windows (default: `pool_size`).
-      padding: "valid" or "same".
-      name: module name (default "max_pooling2d").
-
-    Raises:
-      ValueError: a bad hyperparameter (the message names it).
-    """
-    super().__init__(pool_size, strides, padding, name or "max_pooling2d")
+  _DEFAULT_NAME = "max_pooling2d"
 
 
 class AveragePooling2D(_WindowPool):
@@ -109,23 +94,7 @@ class AveragePooling2D(_WindowPool):
 
   _RANK = 2
   _OP = staticmethod(tf.nn.avg_pool)
-
-  def __init__(self, pool_size: int | Sequence[int] = 2,
-               strides: int | Sequence[int] | None = None,
-               padding: str = "valid", name: str | None = None):
-    """Creates the module.
-
-    Args:
-      pool_size: window size, an int or (height, width).
-      strides: step between windows (default: `pool_size`).
-      padding: "valid" or "same".
-      name: module name (default "average_pooling2d").
-
-    Raises:
-      ValueError: a bad hyperparameter (the message names it).
-    """
-    super().__init__(pool_size, strides, padding,
-                     name or "average_pooling2d")
+  _DEFAULT_NAME = "average_pooling2d"
 
 
 MaxPooling1D = MaxPool1D
@@ -138,8 +107,12 @@ class _GlobalPool(Module):
 
   _RANK = 0
 
-  def __init__(self, keepdims: bool, name: str):
-    super().__init__(name=name)
+  _DEFAULT_NAME = "global_pooling"
+
+  def __init__(self, keepdims: bool = False, name: str | None = None):
+    """Keeps the reduced axes as size 1 when `keepdims`; `name` defaults to
+    Keras's layer name (e.g. "global_average_pooling1d")."""
+    super().__init__(name=name or self._DEFAULT_NAME)
     self.keepdims = keepdims
 
   def _reduce(self, x: tf.Tensor, axis: list[int]) -> tf.Tensor:
@@ -180,8 +153,7 @@ class GlobalAveragePooling1D(_GlobalAverage):
 
   _RANK = 1
 
-  def __init__(self, keepdims: bool = False, name: str | None = None):
-    super().__init__(keepdims, name or "global_average_pooling1d")
+  _DEFAULT_NAME = "global_average_pooling1d"
 
 
 class GlobalAveragePooling2D(_GlobalAverage):
@@ -189,8 +161,7 @@ class GlobalAveragePooling2D(_GlobalAverage):
 
   _RANK = 2
 
-  def __init__(self, keepdims: bool = False, name: str | None = None):
-    super().__init__(keepdims, name or "global_average_pooling2d")
+  _DEFAULT_NAME = "global_average_pooling2d"
 
 
 class GlobalMaxPooling1D(_GlobalMax):
@@ -198,8 +169,7 @@ class GlobalMaxPooling1D(_GlobalMax):
 
   _RANK = 1
 
-  def __init__(self, keepdims: bool = False, name: str | None = None):
-    super().__init__(keepdims, name or "global_max_pooling1d")
+  _DEFAULT_NAME = "global_max_pooling1d"
 
 
 class GlobalMaxPooling2D(_GlobalMax):
@@ -207,5 +177,4 @@ class GlobalMaxPooling2D(_GlobalMax):
 
   _RANK = 2
 
-  def __init__(self, keepdims: bool = False, name: str | None = None):
-    super().__init__(keepdims, name or "global_max_pooling2d")
+  _DEFAULT_NAME = "global_max_pooling2d"
