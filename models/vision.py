@@ -255,11 +255,17 @@ def _folder_data(dataset: str, label_mode: str, num_classes: int):
                            label_mode=label_mode, num_classes=num_classes)
 
 
+def _folder_validation(dataset: str):
+  return functools.partial(image_bundles.folder_validation, dataset=dataset)
+
+
 def _array_recipe(name: str, description: str, build, dataset: str,
                   class_names: Sequence[str], **hparams: Any) -> Recipe:
   return register(Recipe(
       name=name, description=description, build_model=build,
       make_data=_array_data(dataset, class_names),
+      read_validation=functools.partial(image_bundles.array_validation,
+                                        dataset=dataset),
       loss="sparse_categorical_crossentropy", metrics=("accuracy",),
       optimizer="adam", hparams=_array_hparams(**hparams),
       input_shape=_mnist_input, extra_hooks=augmentation_hooks))
@@ -297,6 +303,7 @@ HAPPY_SAD_CNN = register(Recipe(
                 "sad faces; stops at 99.9% accuracy (course 1 week 4)",
     build_model=build_small_binary_cnn,
     make_data=_folder_data("happy-or-sad", "binary", 2),
+    read_validation=_folder_validation("happy-or-sad"),
     loss="binary_crossentropy", metrics=("accuracy",), optimizer="rmsprop",
     hparams=_folder_hparams(batch_size=10, epochs=20),
     target=("accuracy", 0.999), input_shape=_folder_input,
@@ -308,6 +315,7 @@ HORSE_HUMAN_CNN = register(Recipe(
                 "300x300 horses or humans (course 1 week 4)",
     build_model=build_horse_human_cnn,
     make_data=_folder_data("horse-or-human", "binary", 2),
+    read_validation=_folder_validation("horse-or-human"),
     loss="binary_crossentropy", metrics=("accuracy",), optimizer="rmsprop",
     hparams=_folder_hparams(batch_size=128, image_size=300),
     input_shape=_folder_input, extra_hooks=augmentation_hooks))
@@ -319,6 +327,7 @@ CATS_DOGS_CNN = register(Recipe(
                 "(course 2 weeks 1-2)",
     build_model=build_small_binary_cnn,
     make_data=_folder_data("cats-and-dogs-filtered", "binary", 2),
+    read_validation=_folder_validation("cats-and-dogs-filtered"),
     loss="binary_crossentropy", metrics=("accuracy",), optimizer="rmsprop",
     hparams=_folder_hparams(batch_size=100),
     input_shape=_folder_input, extra_hooks=augmentation_hooks))
@@ -329,6 +338,7 @@ RPS_CNN = register(Recipe(
                 "150x150 rock-paper-scissors, augmented (course 2 week 4)",
     build_model=build_rps_cnn,
     make_data=_folder_data("rps", "categorical", RPS_CLASSES),
+    read_validation=_folder_validation("rps"),
     loss="categorical_crossentropy", metrics=("accuracy",),
     optimizer="rmsprop",
     hparams=_folder_hparams(batch_size=126, epochs=25, augment=True),
@@ -963,6 +973,7 @@ def _transfer_recipe(name: str, description: str, source: Recipe,
   return register(Recipe(
       name=name, description=description, build_model=build_transfer_model,
       make_data=functools.partial(make_transfer_data, source=source),
+      read_validation=source.read_validation,
       loss="binary_crossentropy", metrics=("accuracy",), optimizer="rmsprop",
       hparams=_folder_hparams(
           learning_rate=1e-4, batch_size=20, epochs=20, cut_at="mixed7",
