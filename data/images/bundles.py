@@ -250,6 +250,19 @@ def _check_labels(labels: np.ndarray, num_classes: int, where: str) -> None:
                     f"(0..{num_classes - 1}); is this the right dataset?")
 
 
+def _array_sources(hparams: Mapping[str, Any], dataset: str
+                   ) -> tuple[str, str | None]:
+  """(data_path, validation_path): the given ones, else the prepared
+  download of `dataset`."""
+  data_path = hparams.get("data_path")
+  validation_path = hparams.get("validation_path")
+  if not data_path:
+    prepared = vision_datasets.prepare(dataset)
+    data_path = prepared.data_path
+    validation_path = validation_path or prepared.validation_path
+  return data_path, validation_path
+
+
 def array_bundle(hparams: Mapping[str, Any], *, dataset: str,
                  class_names: Sequence[str]) -> DataBundle:
   """Batches of an array dataset (see the module docstring).
@@ -269,12 +282,7 @@ def array_bundle(hparams: Mapping[str, Any], *, dataset: str,
   Raises:
     DataError: bad data or data options.
   """
-  data_path = hparams.get("data_path")
-  validation_path = hparams.get("validation_path")
-  if not data_path:
-    prepared = vision_datasets.prepare(dataset)
-    data_path = prepared.data_path
-    validation_path = validation_path or prepared.validation_path
+  data_path, validation_path = _array_sources(hparams, dataset)
   (images, labels), validation = load_arrays(
       data_path, hparams.get("split", "auto"), validation_path, dataset)
   images, labels = select_examples(images, labels, hparams.get("skip", 0),
@@ -350,12 +358,7 @@ def array_validation(hparams: Mapping[str, Any], class_info: Mapping[str, Any],
   Raises:
     DataError: missing or unreadable files, or labels outside the classes.
   """
-  data_path = hparams.get("data_path")
-  validation_path = hparams.get("validation_path")
-  if not data_path:
-    prepared = vision_datasets.prepare(dataset)
-    data_path = prepared.data_path
-    validation_path = validation_path or prepared.validation_path
+  data_path, validation_path = _array_sources(hparams, dataset)
   split = hparams.get("split", "auto")
   if hparams.get("validation_split"):
     (images, labels), _ = load_arrays(data_path, split, None, dataset)
