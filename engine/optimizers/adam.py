@@ -16,7 +16,9 @@ class Adam(Optimizer):
   `alpha = lr * sqrt(1 - beta_2**t) / (1 - beta_1**t)`,
   `m += (g - m) * (1 - beta_1)`, `v += (g**2 - v) * (1 - beta_2)`,
   AMSGrad: `v_hat = max(v_hat, v)` replaces `v`;
-  `var -= alpha * m / (sqrt(v) + epsilon)`.
+  `var -= alpha * m / (sqrt(v) + epsilon)`. Plain Adam runs TF's fused
+  kernel; AMSGrad on variables of 2**20 elements or more runs one XLA-fused
+  pass (`engine.optimizers.fused`).
 
   Example:
     optimizer = Adam(learning_rate=1e-3, amsgrad=True)

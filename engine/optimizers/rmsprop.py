@@ -16,7 +16,8 @@ class RMSprop(Optimizer):
   `a = rho * a + (1 - rho) * g` and uses `v - a**2`;
   `step = lr * g / sqrt(v [- a**2] + epsilon)` (epsilon inside the root, as
   Keras 3 does); with momentum `mom = momentum * mom + step` and
-  `var -= mom`, else `var -= step`.
+  `var -= mom`, else `var -= step`. Variables of 2**20 elements or more
+  update in one XLA-fused pass (`engine.optimizers.fused`).
 
   Example:
     optimizer = RMSprop(learning_rate=1e-3)
