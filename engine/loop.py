@@ -38,6 +38,14 @@ def make_loop_fn(step_fn: Callable[[object], None],
     runs fewer than `num_steps` steps only when the iterator is exhausted.
   """
 
+  # Only the loop itself needs AutoGraph; converting every function the
+  # step calls (modules, losses, optimizer) costs seconds per process.
+  step_fn = tf.autograph.experimental.do_not_convert(step_fn)
+  if begin_fn is not None:
+    begin_fn = tf.autograph.experimental.do_not_convert(begin_fn)
+  if end_fn is not None:
+    end_fn = tf.autograph.experimental.do_not_convert(end_fn)
+
   @tf.function
   def loop(iterator, num_steps, begin=False):
     if not isinstance(num_steps, tf.Tensor):

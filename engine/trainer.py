@@ -152,7 +152,7 @@ class Trainer:
                                     self._read_tensors)
     self._eval_loop = make_loop_fn(self.task.eval_step, self.task.reset_metrics,
                                    self.task.metric_tensors)
-    self._predict_fn = tf.function(self.task.predict_step)
+    self._predict_fn = tf.function(self.task.predict_step, autograph=False)
     self._graph_written = False
     self._chain_left = None  # (data_fn, steps_per_epoch, position, iterator)
     self._validation_kept = None  # (dataset, batches per pass, iterator)
