@@ -182,7 +182,8 @@ class Trainer:
     if self._checkpoint is None and self.model_dir:
       self._checkpoint = RunCheckpoint(
           self.model_dir, max_to_keep=self._max_to_keep,
-          is_chief=distribute.is_chief(self.strategy), model=self.model,
+          is_chief=distribute.is_chief(self.strategy),
+          worker_id=distribute.worker_id(self.strategy), model=self.model,
           optimizer=self.optimizer, global_step=self.global_step,
           epoch=self.epoch, step_in_epoch=self.step_in_epoch,
           **({"loss_scale": self.loss_scale} if self.loss_scale else {}))
