@@ -59,6 +59,15 @@ class EpochData:
 
   def __init__(self, one_epoch: Callable[[tf.Tensor], tf.data.Dataset]):
     self._one_epoch = one_epoch
+    self._element_spec = None
+
+  @property
+  def element_spec(self):
+    """The spec of one batch, worked out once (building an epoch's dataset
+    costs tens of milliseconds, which every `fit` call would pay)."""
+    if self._element_spec is None:
+      self._element_spec = self(0).element_spec
+    return self._element_spec
 
   def __call__(self, epoch: int) -> tf.data.Dataset:
     return self._one_epoch(tf.constant(epoch, tf.int64))

@@ -11,8 +11,12 @@ checkpoints. Step, epoch and step-in-epoch live only in variables (the
 checkpointed ones): the loop advances them in the graph and returns them,
 with the metrics, from the same graph call (which, at an epoch's start, also
 resets the metrics). Validation after the first epoch runs its counted
-batches on one iterator over the repeated dataset. The same code runs on one
-device and under any tf.distribute strategy.
+batches on one iterator over the repeated dataset. Where no eager work is
+due between epochs (no hook, checkpoint or histogram; see
+`_epochs_per_call`), several whole epochs and their validation run in ONE
+graph call (engine/loop.py `make_epochs_fn`), and each epoch's logs are
+recorded after it. The same code runs on one device and under any
+tf.distribute strategy.
 
 Create the model, optimizer and metrics inside `strategy.scope()`; the
 trainer builds the model and the optimizer's slots there too.
@@ -371,7 +375,8 @@ class Trainer:
     if (epochs is None) == (train_steps is None):
       raise ValueError("fit needs exactly one of epochs or train_steps")
     _check_positive(epochs=epochs, train_steps=train_steps)
-    self.build(data_fn(0).element_spec)
+    spec = getattr(data_fn, "element_spec", None)  # EpochData caches it
+    self.build(data_fn(0).element_spec if spec is None else spec)
     self._restore_keeping_learning_rate()
     at = self.position()
     total = train_steps or (epochs * steps_per_epoch if steps_per_epoch
