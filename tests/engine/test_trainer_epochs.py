@@ -129,3 +129,17 @@ def test_nan_inside_a_call_stops_at_the_same_epoch_as_per_epoch_calls():
   multi, single = results
   assert multi[0] == single[0] == [0, 1, 2, 3, 4]
   assert multi[1:4] == single[1:4] and "loss became nan" in multi[2]
+
+
+def test_epochs_in_one_call_under_mirrored_equal_one_epoch_per_call():
+  from tests import testing
+  strategy = testing.mirrored_strategy()
+  results = []
+  for per_epoch in (False, True):
+    trainer, history, calls = fit(per_epoch=per_epoch, epochs=6,
+                                  strategy=strategy)
+    results.append((history.history, weights(trainer), calls))
+  assert results[0][2] == [1, 5] and results[1][2] == [1] * 6
+  assert results[0][0] == results[1][0]
+  for a, b in zip(results[0][1], results[1][1]):
+    np.testing.assert_array_equal(a, b)
