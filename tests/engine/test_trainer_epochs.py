@@ -143,3 +143,13 @@ def test_epochs_in_one_call_under_mirrored_equal_one_epoch_per_call():
   assert results[0][0] == results[1][0]
   for a, b in zip(results[0][1], results[1][1]):
     np.testing.assert_array_equal(a, b)
+
+
+def test_resume_between_multi_epoch_calls_equals_uninterrupted(tmp_path):
+  whole, _, calls = fit(epochs=12)
+  assert max(calls) > 1
+  fit(str(tmp_path), epochs=6)
+  resumed, history, calls = fit(str(tmp_path), epochs=12)
+  assert max(calls) > 1 and history.epoch == list(range(12))
+  for a, b in zip(weights(whole), weights(resumed)):
+    np.testing.assert_array_equal(a, b)
