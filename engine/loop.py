@@ -38,6 +38,14 @@ def make_loop_fn(step_fn: Callable[[object], None],
     runs fewer than `num_steps` steps only when the iterator is exhausted.
   """
 
+  # Only the loop itself needs AutoGraph; converting every function the
+  # step calls (modules, losses, optimizer) costs seconds per process.
+  step_fn = tf.autograph.experimental.do_not_convert(step_fn)
+  if begin_fn is not None:
+    begin_fn = tf.autograph.experimental.do_not_convert(begin_fn)
+  if end_fn is not None:
+    end_fn = tf.autograph.experimental.do_not_convert(end_fn)
+
   @tf.function
   def loop(iterator, num_steps, begin=False):
     if not isinstance(num_steps, tf.Tensor):
@@ -92,6 +100,12 @@ def make_epochs_fn(step_fn: Callable[[object], None],
     would retrace). Without `eval_iterator` the validation part is left out
     and the validation logs come back empty.
   """
+
+  # As in make_loop_fn: only the loop over epochs and steps is converted.
+  plain = tf.autograph.experimental.do_not_convert
+  step_fn, eval_step_fn = plain(step_fn), plain(eval_step_fn)
+  reset_fn, next_epoch_fn = plain(reset_fn), plain(next_epoch_fn)
+  train_read_fn, eval_read_fn = plain(train_read_fn), plain(eval_read_fn)
 
   @tf.function
   def epochs(train_iterator, num_epochs, steps_per_epoch, eval_iterator=None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import functools
 import os
@@ -10,6 +11,8 @@ import sys
 
 import numpy as np
 import tensorflow as tf
+
+from tests import forkserver
 
 NUM_LOGICAL_CPUS = 2
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -62,15 +65,43 @@ def assert_allclose(actual, expected, atol=1e-5, rtol=1e-5) -> None:
 def run_binary(module: str, *args: str, timeout: int = 300,
                env: dict | None = None, cwd: str | None = None
                ) -> subprocess.CompletedProcess:
-  """Runs `python -m module args...` (from the repo root unless `cwd`)."""
+  """Runs `python -m module args...` (from the repo root unless `cwd`).
+
+  The run is a fork of the tests' fork server (TF imported once, see
+  tests/forkserver.py) unless `env` sets a variable TF reads at import, or
+  TFPRACTICE_NO_FORKSERVER is set; then it is a fresh interpreter.
+  """
   full_env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1")
   if cwd is not None:
     full_env["PYTHONPATH"] = str(REPO_ROOT)
   full_env.update(env or {})
+  if forkserver.usable() and not set(env or {}) & set(
+      forkserver.IMPORT_TIME_ENV):
+    return _fork_client().run(module, list(args), cwd or REPO_ROOT,
+                              full_env, timeout)
   return subprocess.run(
       [sys.executable, "-m", module, *args], cwd=cwd or REPO_ROOT,
       env=full_env,
       capture_output=True, text=True, timeout=timeout)
+
+
+def start_binary(module: str, *args: str, cwd: str | None = None):
+  """Starts `python -m module args...`: a subprocess.Popen (or its
+  look-alike in a fork of the fork server) with text stdout/stderr pipes."""
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1")
+  if forkserver.usable():
+    return _fork_client().spawn(module, list(args), cwd or REPO_ROOT, env)
+  return subprocess.Popen([sys.executable, "-m", module, *args],
+                          cwd=cwd or REPO_ROOT, env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True)
+
+
+@functools.lru_cache(maxsize=None)
+def _fork_client() -> forkserver.Client:
+  client = forkserver.Client(REPO_ROOT)
+  atexit.register(client.close)
+  return client
 
 
 def one_error_line(result: subprocess.CompletedProcess, *fragments: str
