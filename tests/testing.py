@@ -5,7 +5,9 @@ from __future__ import annotations
 import atexit
 import contextlib
 import functools
+import json
 import os
+import socket
 import subprocess
 import sys
 
@@ -85,16 +87,43 @@ def run_binary(module: str, *args: str, timeout: int = 300,
       capture_output=True, text=True, timeout=timeout)
 
 
-def start_binary(module: str, *args: str, cwd: str | None = None):
+def start_binary(module: str, *args: str, cwd: str | None = None,
+                 env: dict | None = None):
   """Starts `python -m module args...`: a subprocess.Popen (or its
-  look-alike in a fork of the fork server) with text stdout/stderr pipes."""
-  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1")
-  if forkserver.usable():
-    return _fork_client().spawn(module, list(args), cwd or REPO_ROOT, env)
+  look-alike in a fork of the fork server, as `run_binary` decides) with
+  text stdout/stderr pipes; `env` adds variables to the environment."""
+  full_env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1")
+  full_env.update(env or {})
+  if forkserver.usable() and not set(env or {}) & set(
+      forkserver.IMPORT_TIME_ENV):
+    return _fork_client().spawn(module, list(args), cwd or REPO_ROOT,
+                                full_env)
   return subprocess.Popen([sys.executable, "-m", module, *args],
-                          cwd=cwd or REPO_ROOT, env=env,
+                          cwd=cwd or REPO_ROOT, env=full_env,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           text=True)
+
+
+def free_ports(n: int) -> list[int]:
+  """`n` TCP ports on localhost that were free a moment ago."""
+  sockets = [socket.socket() for _ in range(n)]
+  for s in sockets:
+    s.bind(("localhost", 0))
+  ports = [s.getsockname()[1] for s in sockets]
+  for s in sockets:
+    s.close()
+  return ports
+
+
+def start_workers(*args: str, count: int = 2) -> list:
+  """Starts `count` workers of `python -m trainers.train args...
+  --strategy=multi_worker`, a cluster on localhost (TF_CONFIG each)."""
+  cluster = {"worker": [f"localhost:{p}" for p in free_ports(count)]}
+  return [start_binary("trainers.train", *args, "--strategy=multi_worker",
+                       env={"TF_CONFIG": json.dumps({
+                           "cluster": cluster,
+                           "task": {"type": "worker", "index": index}})})
+          for index in range(count)]
 
 
 @functools.lru_cache(maxsize=None)
