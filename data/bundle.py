@@ -59,6 +59,15 @@ class EpochData:
 
   def __init__(self, one_epoch: Callable[[tf.Tensor], tf.data.Dataset]):
     self._one_epoch = one_epoch
+    self._element_spec = None
+
+  @property
+  def element_spec(self):
+    """The spec of one batch, worked out once (building an epoch's dataset
+    costs tens of milliseconds, which every `fit` call would pay)."""
+    if self._element_spec is None:
+      self._element_spec = self(0).element_spec
+    return self._element_spec
 
   def __call__(self, epoch: int) -> tf.data.Dataset:
     return self._one_epoch(tf.constant(epoch, tf.int64))
@@ -77,6 +86,34 @@ def epoch_order_tensor(order_fn: Callable[[int], Any], epoch: tf.Tensor,
       lambda e: np.asarray(order_fn(int(e)), np.int64), [epoch], tf.int64,
       stateful=False)
   return tf.ensure_shape(order, [count])
+
+
+def stateless_epoch_order(seed: int, epoch: tf.Tensor, count: int,
+                          local: int | None = None) -> tf.Tensor:
+  """A permutation of range(count) that is a pure function of (seed, epoch).
+
+  Stateless random keys (`tf.random.stateless_uniform`, Philox: the same on
+  every CPU), argsorted: no stateful shuffle op, so neither the global seed
+  nor the op seed rules of `Dataset.shuffle` play a part, and it traces with
+  `epoch` as a tensor (an `EpochData` epoch).
+
+  Args:
+    seed: the run's seed.
+    epoch: int scalar (tensor or int).
+    count: elements to order.
+    local: a shuffle buffer's size: below `count`, each element moves about
+      `local` places at most, as with `Dataset.shuffle(local)`; None or
+      >= count gives a uniform permutation.
+
+  Returns:
+    int64 [count].
+  """
+  pair = tf.stack([tf.constant(int(seed), tf.int64),
+                   tf.cast(epoch, tf.int64)])
+  keys = tf.random.stateless_uniform([count], seed=pair, dtype=tf.float32)
+  if local is not None and local < count:
+    keys = tf.range(count, dtype=tf.float32) + keys * float(local)
+  return tf.cast(tf.argsort(keys, stable=True), tf.int64)
 
 
 @dataclasses.dataclass

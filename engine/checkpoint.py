@@ -43,13 +43,15 @@ class RunCheckpoint:
     max_to_keep: how many recent checkpoints to keep.
     is_chief: non-chief workers (multi-worker) write to a scratch directory
       that is removed after each save, as the collective save requires.
+    worker_id: names a non-chief's scratch directory (e.g. "worker_1"), so
+      a restarted worker removes what its killed predecessor left there.
     warn_fn: where the one-line warnings go (stderr by default).
     **objects: trackables to save, e.g. model=..., optimizer=..., step=...
       The model (if any) must be passed as `model` for the mismatch check.
   """
 
   def __init__(self, directory: str, max_to_keep: int = 5,
-               is_chief: bool = True,
+               is_chief: bool = True, worker_id: str | None = None,
                warn_fn: Callable[[str], None] | None = None,
                **objects: Any):
     self._objects = objects
@@ -60,7 +62,9 @@ class RunCheckpoint:
     self._skipped: list[str] = []
     self.checkpoint = tf.train.Checkpoint(**objects)
     self._save_dir = directory if is_chief else os.path.join(
-        directory, f".worker_scratch_{os.getpid()}")
+        directory, f".worker_scratch_{worker_id or os.getpid()}")
+    if not is_chief:
+      shutil.rmtree(self._save_dir, ignore_errors=True)
 
   @property
   def latest(self) -> str | None:

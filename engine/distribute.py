@@ -78,6 +78,14 @@ def is_chief(strategy: tf.distribute.Strategy) -> bool:
       "chief" not in resolver.cluster_spec().as_dict())
 
 
+def worker_id(strategy: tf.distribute.Strategy) -> str | None:
+  """"<task type>_<task index>" of this worker, None off a cluster."""
+  resolver = getattr(strategy, "cluster_resolver", None)
+  if resolver is None or not resolver.cluster_spec().as_dict():
+    return None
+  return f"{resolver.task_type}_{resolver.task_id}"
+
+
 def distribute(strategy: tf.distribute.Strategy,
                dataset: tf.data.Dataset) -> tf.data.Dataset:
   """The dataset as the strategy wants it (unchanged for one device).

@@ -112,7 +112,7 @@ class SummaryWriters:
 def _compiled_scalars(writer: tf.summary.SummaryWriter, tags: tuple):
   """A tf.function writing `values[i]` as scalar `tags[i]` at `step`."""
 
-  @tf.function
+  @tf.function(autograph=False)
   def write(values, step):
     with writer.as_default(step=step), tf.summary.record_if(True):
       for tag, value in zip(tags, values):
@@ -124,7 +124,7 @@ def _compiled_scalars(writer: tf.summary.SummaryWriter, tags: tuple):
 def _compiled_histograms(writer: tf.summary.SummaryWriter, pairs: tuple):
   """A tf.function writing a histogram of each (tag, variable) at `step`."""
 
-  @tf.function
+  @tf.function(autograph=False)
   def write(step):
     with writer.as_default(step=step), tf.summary.record_if(True):
       for tag, variable in pairs:

@@ -11,8 +11,12 @@ checkpoints. Step, epoch and step-in-epoch live only in variables (the
 checkpointed ones): the loop advances them in the graph and returns them,
 with the metrics, from the same graph call (which, at an epoch's start, also
 resets the metrics). Validation after the first epoch runs its counted
-batches on one iterator over the repeated dataset. The same code runs on one
-device and under any tf.distribute strategy.
+batches on one iterator over the repeated dataset. Where no eager work is
+due between epochs (no hook, checkpoint or histogram; see
+`_epochs_per_call`), several whole epochs and their validation run in ONE
+graph call (engine/loop.py `make_epochs_fn`), and each epoch's logs are
+recorded after it. The same code runs on one device and under any
+tf.distribute strategy.
 
 Create the model, optimizer and metrics inside `strategy.scope()`; the
 trainer builds the model and the optimizer's slots there too.
@@ -35,7 +39,7 @@ from engine.errors import NonFiniteLossError
 from engine.history import History
 from engine.hooks import Hook
 from engine.interrupt import GracefulInterrupt, TrainingInterrupted
-from engine.loop import make_loop_fn
+from engine.loop import make_epochs_fn, make_loop_fn
 from engine.optimizers.loss_scale import DynamicLossScale
 from engine.progress import Progress
 from engine.summaries import SummaryWriters, trace_graph
@@ -45,6 +49,10 @@ HISTORY_FILE = "history.json"
 # Default weight histograms: every this many epochs and at a fit's last
 # epoch (they cost more than a small model's whole epoch).
 HISTOGRAM_EPOCHS = 10
+# Fewer epochs left than this in a fit, and the multi-epoch function is not
+# compiled yet: one epoch per call (compiling it costs about a second on a
+# 2-core CPU, more than a few epochs' fixed costs).
+MIN_EPOCHS_TO_COMPILE = 5
 _INTERRUPTED = "interrupted"
 _EVAL_ALL = 2**31 - 1
 
@@ -152,9 +160,15 @@ class Trainer:
                                     self._read_tensors)
     self._eval_loop = make_loop_fn(self.task.eval_step, self.task.reset_metrics,
                                    self.task.metric_tensors)
-    self._predict_fn = tf.function(self.task.predict_step)
+    # Several whole epochs (and their validation) per graph call, when no
+    # eager work is due between them (see `_epochs_per_call`).
+    self._epochs_loop = make_epochs_fn(
+        self._train_step, self.task.eval_step, self.task.reset_metrics,
+        self._read_tensors, self.task.metric_tensors, self._next_epoch)
+    self._predict_fn = tf.function(self.task.predict_step, autograph=False)
     self._graph_written = False
     self._chain_left = None  # (data_fn, steps_per_epoch, position, iterator)
+    self._epoch_seconds: float | None = None  # the last epoch's wall time
     self._validation_kept = None  # (dataset, batches per pass, iterator)
     self._interrupt: GracefulInterrupt | None = None
     self.task.step_variable = self.global_step
@@ -182,7 +196,8 @@ class Trainer:
     if self._checkpoint is None and self.model_dir:
       self._checkpoint = RunCheckpoint(
           self.model_dir, max_to_keep=self._max_to_keep,
-          is_chief=distribute.is_chief(self.strategy), model=self.model,
+          is_chief=distribute.is_chief(self.strategy),
+          worker_id=distribute.worker_id(self.strategy), model=self.model,
           optimizer=self.optimizer, global_step=self.global_step,
           epoch=self.epoch, step_in_epoch=self.step_in_epoch,
           **({"loss_scale": self.loss_scale} if self.loss_scale else {}))
@@ -240,6 +255,11 @@ class Trainer:
     with tf.name_scope(""):
       tf.summary.scalar("step_loss", loss)
 
+  def _next_epoch(self) -> None:
+    """The counters at an epoch's end (after its validation)."""
+    self.epoch.assign_add(1)
+    self.step_in_epoch.assign(0)
+
   def _read_tensors(self) -> dict[str, tf.Tensor]:
     """Metrics, lr, examples seen and the position (the loop returns them)."""
     tensors = self.task.result_tensors()
@@ -252,11 +272,24 @@ class Trainer:
             ) -> tuple[Position, int, dict[str, float]]:
     """(position, examples seen, metric logs incl. `lr`) from the values of
     `_read_tensors` the loop call returned."""
-    values = {k: v.numpy() for k, v in tensors.items()}
-    at = Position(int(values.pop("global_step")), int(values.pop("epoch")),
-                  int(values.pop("step_in_epoch")))
-    examples = int(values.pop("examples_seen"))
-    return at, examples, {k: float(v) for k, v in values.items()}
+    return _logs_of({k: v.numpy() for k, v in tensors.items()})
+
+  def _read_epochs(self, train: Mapping[str, tf.Tensor],
+                   val: Mapping[str, tf.Tensor], epochs_run: int
+                   ) -> list[tuple[Position, int, dict[str, float],
+                                   dict[str, float] | None]]:
+    """Per epoch of a multi-epoch call: `_read`'s triple plus the
+    validation logs (None for an epoch whose validation did not run)."""
+    train = {k: v.numpy() for k, v in train.items()}
+    val = {k: v.numpy() for k, v in val.items()}
+    epochs = []
+    for i in range(epochs_run):
+      at, examples, logs = _logs_of({k: v[i] for k, v in train.items()})
+      ran_validation = all(len(v) > i for v in val.values())
+      epochs.append((at, examples, logs, {k: float(v[i]) for k, v in
+                                          val.items()}
+                     if ran_validation else None))
+    return epochs
 
   # -- public API ---------------------------------------------------------------
 
@@ -343,7 +376,8 @@ class Trainer:
     if (epochs is None) == (train_steps is None):
       raise ValueError("fit needs exactly one of epochs or train_steps")
     _check_positive(epochs=epochs, train_steps=train_steps)
-    self.build(data_fn(0).element_spec)
+    spec = getattr(data_fn, "element_spec", None)  # EpochData caches it
+    self.build(data_fn(0).element_spec if spec is None else spec)
     self._restore_keeping_learning_rate()
     at = self.position()
     total = train_steps or (epochs * steps_per_epoch if steps_per_epoch
@@ -414,7 +448,14 @@ class Trainer:
 
   def _run_epoch(self, run: FitRun, at: Position
                  ) -> tuple[Position, str | None]:
-    """Trains to the epoch's end (or the budget); returns (position, stop)."""
+    """Trains to the epoch's end (or the budget); returns (position, stop).
+
+    Several epochs in one graph call instead when no eager work is due
+    between them (`_epochs_per_call`).
+    """
+    epochs = self._epochs_per_call(run, at)
+    if epochs > 1:
+      return self._run_epochs(run, at, epochs)
     start = at
     for hook in run.hooks:  # also when resuming mid-epoch: the lr of this epoch
       hook.on_epoch_begin(self, start.epoch)
@@ -450,7 +491,120 @@ class Trainer:
     if run.steps_per_epoch is None and start.step_in_epoch == 0:
       # Learnt once, so later epochs end without an empty loop call.
       run.steps_per_epoch = result.at.step_in_epoch
-    return self._end_epoch(run, result, started)
+    after = self._end_epoch(run, result, time.monotonic() - started)
+    self._epoch_seconds = time.monotonic() - started
+    return after
+
+  # -- several epochs per graph call --------------------------------------------
+
+  def _epochs_per_call(self, run: FitRun, at: Position) -> int:
+    """How many whole epochs from `at` one graph call may run.
+
+    More than one only where nothing eager must happen between them: the
+    run starts at an epoch's start, its epochs fit one loop call each
+    (steps_per_epoch <= steps_per_loop, known and exact), the data needs no
+    new iterator (chained or identical epochs), validation repeats a
+    counted pass, no hook is given (a hook may change the learning rate
+    or stop after any epoch), and an epoch's time is known (from the epoch
+    before, in this fit or an earlier one). Short fits stay at one epoch
+    per call until the function is compiled (MIN_EPOCHS_TO_COMPILE). The call then ends at the first epoch at
+    whose end a checkpoint, a weight histogram or the run's end is due
+    (`_due_at_end`), or once it would take `progress_interval` seconds (so
+    progress lines and a signal are never held back longer).
+    """
+    per_epoch = run.steps_per_epoch
+    if (not per_epoch or at.step_in_epoch or per_epoch > self.steps_per_loop
+        or run.hooks or self._epoch_seconds is None or self._interrupted()
+        or not self._validation_counted(run)
+        or not self._same_iterator_serves(run, at.epoch)):
+      return 1
+    if run.train_steps is not None:
+      limit = (run.train_steps - at.step) // per_epoch
+    else:
+      limit = run.epochs - at.epoch
+    if (limit < MIN_EPOCHS_TO_COMPILE and
+        not self._epochs_loop.experimental_get_tracing_count()):
+      return 1
+    limit = min(limit, int(self.progress_interval /
+                           max(self._epoch_seconds, 1e-6)))
+    for k in range(1, limit + 1):
+      before = at.step + (k - 1) * per_epoch
+      if self._checkpoint_inside(before, before + per_epoch):
+        return max(k - 1, 1)  # the one-epoch path saves mid-epoch
+      if k == limit or self._due_at_end(
+          before, before + per_epoch, at.epoch + k):
+        return k
+      if not self._same_iterator_serves(run, at.epoch + k):
+        return k
+    return 1
+
+  def _checkpoint_inside(self, before: int, end: int) -> bool:
+    """Whether a checkpoint falls strictly between steps before and end."""
+    every = self.checkpoint_every
+    return (self.checkpoint is not None and bool(every)
+            and (end - 1) // every != before // every)
+
+  def _due_at_end(self, before: int, end: int, epochs_done: int) -> bool:
+    """Whether eager work that reads the live model is due at the end of
+    the epoch from step `before` to `end` (after which `epochs_done` epochs
+    are done): a checkpoint or weight histograms. Hooks make every epoch
+    due (`_epochs_per_call`). Not due: per-epoch scalars, history and
+    progress lines, which need only the epoch's logs and are written after
+    the call."""
+    every = self.checkpoint_every
+    if self.checkpoint is not None and every and end % every == 0:
+      return True
+    if not self.writers.enabled:
+      return False
+    if self.histogram_every is not None:
+      return before // self.histogram_every != end // self.histogram_every
+    return epochs_done % HISTOGRAM_EPOCHS == 0
+
+  def _validation_counted(self, run: FitRun) -> bool:
+    kept = self._validation_kept
+    return run.validation is None or (
+        kept is not None and kept[0] is run.validation)
+
+  def _same_iterator_serves(self, run: FitRun, epoch: int) -> bool:
+    """Whether epoch `epoch`'s batches come from the iterator the epoch
+    before used: chained epochs, or the very same dataset again."""
+    if getattr(run.data_fn, "epochs_from", None) is not None:
+      return run.chain is not None
+    return run.repeating is not None and run.data_fn(epoch) is run.last_dataset
+
+  def _run_epochs(self, run: FitRun, at: Position, epochs: int
+                  ) -> tuple[Position, str | None]:
+    """`epochs` whole epochs with their validation in ONE graph call, then
+    each epoch's eager end work as `_end_epoch` does it."""
+    iterator = self._epoch_iterator(run, at)
+    val_args = ()
+    if run.validation is not None:
+      _, batches, val_iterator = self._validation_kept
+      val_args = (val_iterator, tf.constant(batches, tf.int32))
+    started = time.monotonic()
+    with self.writers.writer("train").as_default(step=self.global_step):
+      with tf.summary.record_if(self._record_predicate):
+        ran, train, val = self._epochs_loop(
+            iterator, tf.constant(epochs, tf.int32),
+            tf.constant(run.steps_per_epoch, tf.int32), *val_args)
+    per_epoch_list = self._read_epochs(train, val, int(ran))
+    seconds = max(time.monotonic() - started, 1e-9) / max(int(ran), 1)
+    self._epoch_seconds = seconds
+    previous = LoopResult(0, at, {}, 0)
+    for i, (end, examples, logs, val_logs) in enumerate(per_epoch_list):
+      result = LoopResult(end.step - previous.at.step, end, logs, examples)
+      _check_advanced(previous.at, result)
+      self._write_train_scalars(previous, result, seconds)
+      run.progress.warmed_up(end.step)
+      problem = self._non_finite_loss(run, result)
+      if problem:
+        self._save_history(run.history)
+        return end, problem
+      after, stop = self._end_epoch(
+          run, result, seconds, graph_val=val_logs,
+          save_history=i == len(per_epoch_list) - 1)
+      previous = LoopResult(0, after, {}, 0)
+    return after, stop
 
   def _next_chunk(self, run: FitRun, at: Position) -> int:
     n = self.steps_per_loop
@@ -525,8 +679,15 @@ class Trainer:
     if result.at.step % self.checkpoint_every == 0:
       self.save()
 
-  def _end_epoch(self, run: FitRun, result: LoopResult, started: float
-                 ) -> tuple[Position, str | None]:
+  def _end_epoch(self, run: FitRun, result: LoopResult, seconds: float,
+                 graph_val: dict[str, float] | None = None,
+                 save_history: bool = True) -> tuple[Position, str | None]:
+    """The epoch-end work: scalars, validation, history, progress line,
+    checkpoint, hooks, histograms.
+
+    `graph_val`: a multi-epoch call already validated (these logs) and
+    advanced the epoch counters in the graph.
+    """
     epoch, step = result.at.epoch, result.at.step
     logs = dict(result.logs)
     # Epoch-level train scalars too, so short runs (fewer steps than
@@ -535,15 +696,16 @@ class Trainer:
     epoch_scalars["learning_rate"] = logs["lr"]
     self.writers.scalars("train", epoch_scalars, step)
     if run.validation is not None:
-      val = self._validate(run)
+      val = self._validate(run) if graph_val is None else graph_val
       logs.update({f"val_{k}": v for k, v in val.items()})
       self.writers.scalars("eval", val, step)
-    self.epoch.assign_add(1)
-    self.step_in_epoch.assign(0)
+    if graph_val is None:
+      self._next_epoch()
     run.history.append(epoch, logs)
-    run.progress.epoch_end(epoch, step, logs, time.monotonic() - started)
+    run.progress.epoch_end(epoch, step, logs, seconds)
     self._maybe_checkpoint(result)
-    self._save_history(run.history)
+    if save_history:
+      self._save_history(run.history)
     stop = None
     for hook in run.hooks:
       if hook.on_epoch_end(self, epoch, logs) and stop is None:
@@ -604,6 +766,14 @@ def _check_advanced(before: Position, result: LoopResult) -> None:
   if advanced != result.ran:
     logging.warning("global step advanced by %d over a loop that ran %d "
                     "steps", advanced, result.ran)
+
+
+def _logs_of(values: dict) -> tuple[Position, int, dict[str, float]]:
+  """(position, examples seen, metric logs) from `_read_tensors` values."""
+  at = Position(int(values.pop("global_step")), int(values.pop("epoch")),
+                int(values.pop("step_in_epoch")))
+  examples = int(values.pop("examples_seen"))
+  return at, examples, {k: float(v) for k, v in values.items()}
 
 
 def _silent(_: str) -> None:

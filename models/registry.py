@@ -50,6 +50,10 @@ class Recipe:
     initialize: optional `(model, data_bundle.info) -> None` run once on a
       model freshly built for training, before a checkpoint (if any) is
       restored over it, e.g. to start from pre-trained GloVe vectors.
+    read_validation: optional `(hparams, class_info) -> dataset or None`:
+      the validation batches make_data gives, read alone with the
+      preprocessing saved in model_dir (image runs: classes.json), so
+      `trainers.evaluate` need not rebuild the training data.
   """
 
   name: str
@@ -65,6 +69,8 @@ class Recipe:
   input_shape: Callable[[Mapping[str, Any]], tuple] | None = None
   extra_hooks: Callable[[Mapping[str, Any], Any], list] | None = None
   initialize: Callable[[Any, Any], None] | None = None
+  read_validation: Callable[[Mapping[str, Any], Mapping[str, Any]], Any
+                            ] | None = None
 
 
 def loss_name(recipe: Recipe, hparams: Mapping[str, Any] | None = None

@@ -37,8 +37,8 @@ Transfer hyper-parameters beyond the image-folder ones:
   with a learning rate 10x lower than the head's; BatchNormalization stays
   in inference mode (the base always runs with training=False);
 * `cache_features` (false): with a frozen base and no augmentation, the base
-  runs once over the training images and the head trains on the stored
-  `cut_at` features, so an epoch costs only the head.
+  runs once over the training and validation images and the head trains and
+  validates on the stored `cut_at` features, so an epoch costs only the head.
 
 The pretrained weights are loaded, and the features cached, by a hook at the
 start of training: a run resumed from model_dir keeps its checkpoint's
@@ -255,11 +255,17 @@ def _folder_data(dataset: str, label_mode: str, num_classes: int):
                            label_mode=label_mode, num_classes=num_classes)
 
 
+def _folder_validation(dataset: str):
+  return functools.partial(image_bundles.folder_validation, dataset=dataset)
+
+
 def _array_recipe(name: str, description: str, build, dataset: str,
                   class_names: Sequence[str], **hparams: Any) -> Recipe:
   return register(Recipe(
       name=name, description=description, build_model=build,
       make_data=_array_data(dataset, class_names),
+      read_validation=functools.partial(image_bundles.array_validation,
+                                        dataset=dataset),
       loss="sparse_categorical_crossentropy", metrics=("accuracy",),
       optimizer="adam", hparams=_array_hparams(**hparams),
       input_shape=_mnist_input, extra_hooks=augmentation_hooks))
@@ -297,6 +303,7 @@ HAPPY_SAD_CNN = register(Recipe(
                 "sad faces; stops at 99.9% accuracy (course 1 week 4)",
     build_model=build_small_binary_cnn,
     make_data=_folder_data("happy-or-sad", "binary", 2),
+    read_validation=_folder_validation("happy-or-sad"),
     loss="binary_crossentropy", metrics=("accuracy",), optimizer="rmsprop",
     hparams=_folder_hparams(batch_size=10, epochs=20),
     target=("accuracy", 0.999), input_shape=_folder_input,
@@ -308,6 +315,7 @@ HORSE_HUMAN_CNN = register(Recipe(
                 "300x300 horses or humans (course 1 week 4)",
     build_model=build_horse_human_cnn,
     make_data=_folder_data("horse-or-human", "binary", 2),
+    read_validation=_folder_validation("horse-or-human"),
     loss="binary_crossentropy", metrics=("accuracy",), optimizer="rmsprop",
     hparams=_folder_hparams(batch_size=128, image_size=300),
     input_shape=_folder_input, extra_hooks=augmentation_hooks))
@@ -319,6 +327,7 @@ CATS_DOGS_CNN = register(Recipe(
                 "(course 2 weeks 1-2)",
     build_model=build_small_binary_cnn,
     make_data=_folder_data("cats-and-dogs-filtered", "binary", 2),
+    read_validation=_folder_validation("cats-and-dogs-filtered"),
     loss="binary_crossentropy", metrics=("accuracy",), optimizer="rmsprop",
     hparams=_folder_hparams(batch_size=100),
     input_shape=_folder_input, extra_hooks=augmentation_hooks))
@@ -329,6 +338,7 @@ RPS_CNN = register(Recipe(
                 "150x150 rock-paper-scissors, augmented (course 2 week 4)",
     build_model=build_rps_cnn,
     make_data=_folder_data("rps", "categorical", RPS_CLASSES),
+    read_validation=_folder_validation("rps"),
     loss="categorical_crossentropy", metrics=("accuracy",),
     optimizer="rmsprop",
     hparams=_folder_hparams(batch_size=126, epochs=25, augment=True),
@@ -806,36 +816,48 @@ def load_base_weights(base: InceptionV3, path: str) -> int:
 
 
 class FeatureCache:
-  """The frozen base's outputs for every training image, computed once.
+  """The frozen base's outputs for every training (and validation) image,
+  computed once and kept in memory as float32 tensors.
 
   Epoch `e` yields the examples in the order the image-folder pipeline
   would (`data.augment.epoch_order(n, seed, e)`), so training on the cache
-  takes the same steps as training through the base.
+  takes the same steps as training through the base; each batch is a
+  gather from the stored tensor (no per-epoch copy of the cache).
+  Validation batches are the validation pipeline's batches, in order.
   """
 
   def __init__(self, images_fn, batch_size: int, seed: int,
-               feature_shape: tuple[int, ...], label_spec: tf.TensorSpec):
+               feature_shape: tuple[int, ...], label_spec: tf.TensorSpec,
+               validation: tf.data.Dataset | None = None):
     self._images_fn = images_fn
     self._batch_size = batch_size
     self._seed = seed
     self._feature_shape = feature_shape
     self._label_spec = label_spec
-    self.features: np.ndarray | None = None
-    self.labels: np.ndarray | None = None
+    self._validation = validation
+    self.features: tf.Tensor | None = None
+    self.labels: tf.Tensor | None = None
+    self.validation_batches: list[tuple[np.ndarray, np.ndarray]] = []
     self._first_order: np.ndarray | None = None
 
   def compute(self, base: Module) -> None:
-    """Runs `base` once over epoch 0's images (in inference mode)."""
+    """Runs `base` once over epoch 0's images (in inference mode) and over
+    the validation batches."""
     forward = tf.function(lambda x: base(x, training=False))
     features, labels = [], []
     for images, batch_labels in self._images_fn(0):
       features.append(forward(images).numpy())
       labels.append(batch_labels.numpy())
-    self.features = np.concatenate(features)
-    self.labels = np.concatenate(labels)
-    count = len(self.features)
+    with tf.device("/CPU:0"):
+      self.features = tf.constant(np.concatenate(features))
+      self.labels = tf.constant(np.concatenate(labels))
+    count = int(self.features.shape[0])
     # Row j of the cache is example order0[j]; `where[i]` finds example i.
     self._first_order = augment.epoch_order(count, self._seed, 0)
+    if self._validation is not None:
+      self.validation_batches = [
+          (forward(images).numpy(), batch_labels.numpy())
+          for images, batch_labels in self._validation]
 
   def dataset(self, epoch: int) -> tf.data.Dataset:
     """Epoch `epoch` of ({"features": f}, labels) batches.
@@ -848,13 +870,32 @@ class FeatureCache:
       label = np.zeros([1, *self._label_spec.shape[1:]],
                        self._label_spec.dtype.as_numpy_dtype)
       return tf.data.Dataset.from_tensors(({FEATURES: zeros}, label))
-    count = len(self.features)
+    count = int(self.features.shape[0])
     where = np.empty(count, np.int64)
     where[self._first_order] = np.arange(count)
     rows = where[augment.epoch_order(count, self._seed, epoch)]
-    dataset = tf.data.Dataset.from_tensor_slices(
-        ({FEATURES: self.features[rows]}, self.labels[rows]))
-    return dataset.batch(self._batch_size).prefetch(tf.data.AUTOTUNE)
+    features, labels = self.features, self.labels
+    dataset = tf.data.Dataset.from_tensor_slices(rows).batch(self._batch_size)
+    dataset = dataset.map(lambda batch: ({FEATURES: tf.gather(features, batch)},
+                                         tf.gather(labels, batch)))
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+  def validation_dataset(self) -> tf.data.Dataset:
+    """The validation batches as ({"features": f}, labels), read from the
+    cache when iterated (so it can be made before `compute`)."""
+
+    def batches():
+      if self._validation is not None and not self.validation_batches:
+        raise RuntimeError("FeatureCache: validation features are read "
+                           "before compute(); train first")
+      for features, labels in self.validation_batches:
+        yield {FEATURES: features}, labels
+
+    label_spec = tf.TensorSpec([None, *self._label_spec.shape[1:]],
+                               self._label_spec.dtype)
+    return tf.data.Dataset.from_generator(batches, output_signature=(
+        {FEATURES: tf.TensorSpec([None, *self._feature_shape], tf.float32)},
+        label_spec))
 
 
 class TransferStartHook(Hook):
@@ -939,9 +980,11 @@ def make_transfer_data(hparams: Mapping[str, Any], *,
   info.feature_cache = FeatureCache(
       bundle.train, int(hparams["batch_size"]), int(hparams["seed"]),
       inception_output_shape(size, hparams["cut_at"]),
-      bundle.element_spec[1])
+      bundle.element_spec[1], validation=bundle.validation)
+  validation = (None if bundle.validation is None
+                else info.feature_cache.validation_dataset())
   cached = CachedFeaturesBundle(
-      train=info.feature_cache.dataset, validation=bundle.validation,
+      train=info.feature_cache.dataset, validation=validation,
       steps_per_epoch=bundle.steps_per_epoch, info=info,
       artifacts=bundle.artifacts)
   cached.image_spec = bundle.element_spec
@@ -963,6 +1006,7 @@ def _transfer_recipe(name: str, description: str, source: Recipe,
   return register(Recipe(
       name=name, description=description, build_model=build_transfer_model,
       make_data=functools.partial(make_transfer_data, source=source),
+      read_validation=source.read_validation,
       loss="binary_crossentropy", metrics=("accuracy",), optimizer="rmsprop",
       hparams=_folder_hparams(
           learning_rate=1e-4, batch_size=20, epochs=20, cut_at="mixed7",

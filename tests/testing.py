@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import functools
+import json
 import os
+import socket
 import subprocess
 import sys
 
 import numpy as np
 import tensorflow as tf
+
+from tests import forkserver
 
 NUM_LOGICAL_CPUS = 2
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -62,15 +67,70 @@ def assert_allclose(actual, expected, atol=1e-5, rtol=1e-5) -> None:
 def run_binary(module: str, *args: str, timeout: int = 300,
                env: dict | None = None, cwd: str | None = None
                ) -> subprocess.CompletedProcess:
-  """Runs `python -m module args...` (from the repo root unless `cwd`)."""
+  """Runs `python -m module args...` (from the repo root unless `cwd`).
+
+  The run is a fork of the tests' fork server (TF imported once, see
+  tests/forkserver.py) unless `env` sets a variable TF reads at import, or
+  TFPRACTICE_NO_FORKSERVER is set; then it is a fresh interpreter.
+  """
   full_env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1")
   if cwd is not None:
     full_env["PYTHONPATH"] = str(REPO_ROOT)
   full_env.update(env or {})
+  if forkserver.usable() and not set(env or {}) & set(
+      forkserver.IMPORT_TIME_ENV):
+    return _fork_client().run(module, list(args), cwd or REPO_ROOT,
+                              full_env, timeout)
   return subprocess.run(
       [sys.executable, "-m", module, *args], cwd=cwd or REPO_ROOT,
       env=full_env,
       capture_output=True, text=True, timeout=timeout)
+
+
+def start_binary(module: str, *args: str, cwd: str | None = None,
+                 env: dict | None = None):
+  """Starts `python -m module args...`: a subprocess.Popen (or its
+  look-alike in a fork of the fork server, as `run_binary` decides) with
+  text stdout/stderr pipes; `env` adds variables to the environment."""
+  full_env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1")
+  full_env.update(env or {})
+  if forkserver.usable() and not set(env or {}) & set(
+      forkserver.IMPORT_TIME_ENV):
+    return _fork_client().spawn(module, list(args), cwd or REPO_ROOT,
+                                full_env)
+  return subprocess.Popen([sys.executable, "-m", module, *args],
+                          cwd=cwd or REPO_ROOT, env=full_env,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True)
+
+
+def free_ports(n: int) -> list[int]:
+  """`n` TCP ports on localhost that were free a moment ago."""
+  sockets = [socket.socket() for _ in range(n)]
+  for s in sockets:
+    s.bind(("localhost", 0))
+  ports = [s.getsockname()[1] for s in sockets]
+  for s in sockets:
+    s.close()
+  return ports
+
+
+def start_workers(*args: str, count: int = 2) -> list:
+  """Starts `count` workers of `python -m trainers.train args...
+  --strategy=multi_worker`, a cluster on localhost (TF_CONFIG each)."""
+  cluster = {"worker": [f"localhost:{p}" for p in free_ports(count)]}
+  return [start_binary("trainers.train", *args, "--strategy=multi_worker",
+                       env={"TF_CONFIG": json.dumps({
+                           "cluster": cluster,
+                           "task": {"type": "worker", "index": index}})})
+          for index in range(count)]
+
+
+@functools.lru_cache(maxsize=None)
+def _fork_client() -> forkserver.Client:
+  client = forkserver.Client(REPO_ROOT)
+  atexit.register(client.close)
+  return client
 
 
 def one_error_line(result: subprocess.CompletedProcess, *fragments: str

@@ -42,7 +42,10 @@ from data.bundle import DataBundle
 from data.images.info import ImageInfo
 from data.errors import DataError
 from data.images.image_csv import read_image_csv
+from data.images import test_split as image_test_split
 from data.images.image_folder import decode_file
+from data.images.image_folder import folder_batches
+from data.images.image_folder import load_validation_part
 from data.images.image_folder import image_folder_bundle
 from data.images.image_folder import list_image_files
 from data.images import prepare as vision_datasets
@@ -247,6 +250,19 @@ def _check_labels(labels: np.ndarray, num_classes: int, where: str) -> None:
                     f"(0..{num_classes - 1}); is this the right dataset?")
 
 
+def _array_sources(hparams: Mapping[str, Any], dataset: str
+                   ) -> tuple[str, str | None]:
+  """(data_path, validation_path): the given ones, else the prepared
+  download of `dataset`."""
+  data_path = hparams.get("data_path")
+  validation_path = hparams.get("validation_path")
+  if not data_path:
+    prepared = vision_datasets.prepare(dataset)
+    data_path = prepared.data_path
+    validation_path = validation_path or prepared.validation_path
+  return data_path, validation_path
+
+
 def array_bundle(hparams: Mapping[str, Any], *, dataset: str,
                  class_names: Sequence[str]) -> DataBundle:
   """Batches of an array dataset (see the module docstring).
@@ -266,12 +282,7 @@ def array_bundle(hparams: Mapping[str, Any], *, dataset: str,
   Raises:
     DataError: bad data or data options.
   """
-  data_path = hparams.get("data_path")
-  validation_path = hparams.get("validation_path")
-  if not data_path:
-    prepared = vision_datasets.prepare(dataset)
-    data_path = prepared.data_path
-    validation_path = validation_path or prepared.validation_path
+  data_path, validation_path = _array_sources(hparams, dataset)
   (images, labels), validation = load_arrays(
       data_path, hparams.get("split", "auto"), validation_path, dataset)
   images, labels = select_examples(images, labels, hparams.get("skip", 0),
@@ -306,6 +317,63 @@ def array_bundle(hparams: Mapping[str, Any], *, dataset: str,
       train=train, validation=validation_data,
       steps_per_epoch=math.ceil(len(labels) / batch_size), info=info,
       artifacts=class_artifact(class_names, "sparse", (*MNIST_SHAPE, 1)))
+
+
+def _validation_arrays(data_path: str, split: str,
+                       validation_path: str | None):
+  """The validation pair array_bundle reads besides its training data, or
+  None; reads only the validation file (the t10k split, x_test, the CSV)."""
+  lower = data_path.lower()
+  to_pair = lambda pair: (_with_channel(pair[0]), pair[1].astype(np.int32))
+  if lower.endswith(".csv"):
+    return (to_pair(read_image_csv(validation_path, MNIST_SHAPE))
+            if validation_path else None)
+  if lower.endswith(".npz"):
+    return None if split == "t10k" else to_pair(
+        arrays.load_mnist_npz(data_path)[1])
+  if (os.path.isdir(data_path) and split == "auto"
+      and _idx_has_split(data_path, "train")
+      and _idx_has_split(data_path, "t10k")):
+    return to_pair(arrays.load_idx_split(data_path, "t10k"))
+  return None
+
+
+def array_validation(hparams: Mapping[str, Any], class_info: Mapping[str, Any],
+                     *, dataset: str) -> tf.data.Dataset | None:
+  """The validation batches of `array_bundle`, read alone (evaluate).
+
+  A `validation_split` is the tail of the training file, so that file is
+  read; otherwise only the validation file is. Pixels are scaled by the
+  saved `rescale`.
+
+  Args:
+    hparams: the run's data options and batch_size.
+    class_info: the run's classes.json (class_names, rescale).
+    dataset: the `data.images.prepare` name used without a data_path.
+
+  Returns:
+    Batches equal to the training run's validation batches, or None when
+    the run has no validation data.
+
+  Raises:
+    DataError: missing or unreadable files, or labels outside the classes.
+  """
+  data_path, validation_path = _array_sources(hparams, dataset)
+  split = hparams.get("split", "auto")
+  if hparams.get("validation_split"):
+    (images, labels), _ = load_arrays(data_path, split, None, dataset)
+    images, labels = select_examples(images, labels, hparams.get("skip", 0),
+                                     hparams.get("take", 0))
+    _, validation = hold_out(images, labels, hparams["validation_split"])
+  else:
+    validation = _validation_arrays(data_path, split, validation_path)
+  if validation is None:
+    return None
+  _check_labels(validation[1], len(class_info["class_names"]),
+                validation_path or data_path)
+  return augment.array_batches(
+      *validation, int(hparams["batch_size"]), shuffle=False,
+      rescale=class_info.get("rescale", RESCALE))(0)
 
 
 # -- image folders ------------------------------------------------------------
@@ -392,3 +460,40 @@ def folder_bundle(hparams: Mapping[str, Any], *, dataset: str,
   if augmentation is not None:
     bundle.info.preview_images = preview_images(train_dir, (size, size))
   return bundle
+
+
+def folder_validation(hparams: Mapping[str, Any],
+                      class_info: Mapping[str, Any], *,
+                      dataset: str) -> tf.data.Dataset | None:
+  """The validation batches of `folder_bundle`, read alone (evaluate).
+
+  Only the validation images are decoded (a `validation_dir`, or the
+  validation part of a `validation_split`), with the saved image size,
+  channels, class names, label mode and rescale of classes.json.
+
+  Args:
+    hparams: the run's data options and batch_size.
+    class_info: the run's classes.json.
+    dataset: the `data.images.prepare` name used without a data_path.
+
+  Returns:
+    Batches equal to the training run's validation batches, or None when
+    the run has no validation data.
+
+  Raises:
+    DataError: missing folders, no usable image, or other classes.
+  """
+  train_dir, validation_dir, split = _folder_sources(hparams, dataset)
+  names, shape = class_info["class_names"], class_info["input_shape"]
+  rescale = class_info.get("rescale", RESCALE)
+  batch_size = int(hparams["batch_size"])
+  if validation_dir:
+    return image_test_split.folder_test_split(
+        validation_dir, names, shape[:2], shape[2], class_info["label_mode"],
+        batch_size, rescale)
+  if not split:
+    return None
+  folder = load_validation_part(train_dir, split, shape[:2], shape[2])
+  image_test_split.check_same_classes(train_dir, folder.class_names, names)
+  return folder_batches(folder, batch_size, class_info["label_mode"],
+                        shuffle=False, rescale=rescale)(0)

@@ -349,6 +349,44 @@ def split_validation(folder: ImageFolder, fraction: float
   return folder.subset(training), folder.subset(validation)
 
 
+def load_validation_part(directory: str, fraction: float,
+                         image_size: Sequence[int], channels: int = 3
+                         ) -> ImageFolder:
+  """The validation side of `split_validation`, decoding only its files.
+
+  Membership follows the file listing (zero-length files dropped, as
+  `load_image_folder` drops them): within each class the first
+  int(fraction * n) files. It equals the training run's split unless some
+  other file of the folder failed to decode at training time (training
+  reports those as skipped).
+
+  Raises:
+    DataError: a missing folder, or no usable validation image.
+    ValueError: fraction not in (0, 1).
+  """
+  if not 0 < fraction < 1:
+    raise ValueError(f"validation_split must be in (0, 1), got {fraction}")
+  class_names, paths, class_indices = list_image_files(directory)
+  chosen = []
+  for index in range(len(class_names)):
+    members = [i for i in np.flatnonzero(class_indices == index)
+               if os.path.getsize(paths[i]) > 0]
+    chosen.extend(members[:int(fraction * len(members))])
+  image_size = _checked_size(image_size)
+  images, ok = _decode_all([paths[i] for i in chosen], image_size, channels,
+                           keep=True)
+  usable = [chosen[p] for p in np.flatnonzero(ok)]
+  if not usable:
+    raise DataError(f"image folder {directory} has no usable validation "
+                    f"images for validation_split={fraction}")
+  with tf.init_scope(), tf.device("/CPU:0"):
+    pixels = tf.constant(images[ok])
+  return ImageFolder(
+      directory=directory, class_names=class_names,
+      paths=[paths[i] for i in usable], class_indices=class_indices[usable],
+      skipped=[], image_size=image_size, channels=channels, images=pixels)
+
+
 def folder_batches(folder: ImageFolder, batch_size: int,
                    label_mode: str = "binary", *, seed: int = 0,
                    shuffle: bool = True,

@@ -19,7 +19,8 @@ from typing import Any, Mapping
 import numpy as np
 import tensorflow as tf
 
-from data.bundle import DataBundle, DataInfo
+from data.bundle import (DataBundle, DataInfo, EpochData,
+                         stateless_epoch_order)
 from data.errors import DataError
 from data.series.csv_reader import read_series_csv
 from data.series.synthetic import (PRESETS, noise, seasonal_pattern,
@@ -37,7 +38,6 @@ __all__ = [
 
 DEFAULT_PRESET = "week1"
 DEFAULT_TRAIN_FRACTION = 0.8
-_SEED_MODULUS = 2**31 - 1
 SERIES_FILE = "series.json"
 
 
@@ -163,8 +163,9 @@ def series_bundle(hparams: Mapping[str, Any],
       sequences) instead of the next value only.
 
   Returns:
-    A DataBundle: `train(epoch)` shuffles the training windows with a seed
-    derived from (seed, epoch); `validation` holds the validation split's
+    A DataBundle: `train(epoch)` shuffles the training windows in an order
+    that is a pure function of (seed, epoch) (`_shuffled_epochs`), and its
+    epochs chain into one dataset (an `EpochData`); `validation` holds the validation split's
     windows in time order; its `SeriesInfo` holds what forecasting
     needs.
 
@@ -181,14 +182,8 @@ def series_bundle(hparams: Mapping[str, Any],
   _check_split_fits_window("training", len(x_train), window_size)
   _check_split_fits_window("validation", len(x_valid), window_size)
 
-  train_pairs = window_pairs(x_train, window_size, seq2seq)
-
-  def train(epoch: int) -> tf.data.Dataset:
-    # One dataset per epoch with a Python seed, not EpochData's chained
-    # epochs: Dataset.shuffle with a tensor seed cannot be traced under a
-    # global seed of 0 (TF compares the seed pair with (0, 0) in Python).
-    return batch_pairs(train_pairs, batch_size, shuffle_buffer,
-                       seed=epoch_seed(seed, int(epoch)))
+  train = _shuffled_epochs(window_pairs(x_train, window_size, seq2seq),
+                           batch_size, shuffle_buffer, seed)
 
   validation = windowed_dataset(x_valid, window_size, batch_size,
                                 seq2seq=seq2seq, shuffle=False)
@@ -198,6 +193,33 @@ def series_bundle(hparams: Mapping[str, Any],
       train=train, validation=validation,
       steps_per_epoch=steps_per_epoch(len(x_train), window_size, batch_size),
       info=info, artifacts={SERIES_FILE: info.to_json()})
+
+
+def _shuffled_epochs(pairs: tf.data.Dataset, batch_size: int,
+                     shuffle_buffer: int, seed: int) -> EpochData:
+  """Batches of the in-memory windows in a stateless order per epoch.
+
+  The windows are gathered by `stateless_epoch_order(seed, epoch)`, a
+  permutation computed from the epoch TENSOR without a stateful shuffle op:
+  it traces under any global seed (`Dataset.shuffle` with a tensor seed does
+  not under a global seed of 0), so the epochs chain into one dataset, and a
+  resumed run sees the order the uninterrupted one did. A shuffle buffer
+  smaller than the window count keeps the shuffle local, as the course's
+  `shuffle(shuffle_buffer)` does.
+
+  Raises:
+    DataError: batch_size or shuffle_buffer is not a positive integer.
+  """
+  batch_pairs(pairs, batch_size, shuffle_buffer)  # checks the sizes
+  count = int(pairs.cardinality())
+  features, labels = next(iter(pairs.batch(count)))
+
+  def one_epoch(epoch: tf.Tensor) -> tf.data.Dataset:
+    order = stateless_epoch_order(seed, epoch, count, shuffle_buffer)
+    return tf.data.Dataset.from_tensor_slices(order).batch(batch_size).map(
+        lambda rows: (tf.gather(features, rows), tf.gather(labels, rows)))
+
+  return EpochData(one_epoch)
 
 
 def validation_windows(info: SeriesInfo, batch_size: int

@@ -5,6 +5,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from engine.errors import EngineUserError
+from engine.optimizers import fused
 from engine.optimizers.base import Optimizer
 
 
@@ -15,7 +16,9 @@ class Adam(Optimizer):
   `alpha = lr * sqrt(1 - beta_2**t) / (1 - beta_1**t)`,
   `m += (g - m) * (1 - beta_1)`, `v += (g**2 - v) * (1 - beta_2)`,
   AMSGrad: `v_hat = max(v_hat, v)` replaces `v`;
-  `var -= alpha * m / (sqrt(v) + epsilon)`.
+  `var -= alpha * m / (sqrt(v) + epsilon)`. Plain Adam runs TF's fused
+  kernel; AMSGrad on variables of 2**20 elements or more runs one XLA-fused
+  pass (`engine.optimizers.fused`).
 
   Example:
     optimizer = Adam(learning_rate=1e-3, amsgrad=True)
@@ -69,14 +72,27 @@ class Adam(Optimizer):
           beta1_power=tf.pow(beta_1, step), beta2_power=tf.pow(beta_2, step),
           lr=learning_rate, beta1=beta_1, beta2=beta_2,
           epsilon=tf.cast(self.epsilon, dtype), grad=grad)
-    # Python-float (1 - beta) rounds like Keras's, for bit-level agreement.
-    m = m_var.assign_add((grad - m_var) * (1 - self.beta_1))
-    v = v_var.assign_add((tf.square(grad) - v_var) * (1 - self.beta_2))
-    if self.amsgrad:
-      v_hat = self.velocity_hats[index]
-      v = v_hat.assign(tf.maximum(v_hat, v))
-    epsilon = tf.cast(self.epsilon, dtype)
-    alpha = (learning_rate * tf.sqrt(1 - tf.pow(beta_2, step))
-             / (1 - tf.pow(beta_1, step)))
-    return var.assign_sub(m * alpha / (tf.sqrt(v) + epsilon),
-                          read_value=False)
+    return _AMSGRAD_STEP(grad, var, m_var, v_var, self.velocity_hats[index],
+                         learning_rate=learning_rate, step=step,
+                         beta_1=self.beta_1, beta_2=self.beta_2,
+                         epsilon=self.epsilon)
+
+
+def _amsgrad_math(grad, var, m_var, v_var, v_hat, *, learning_rate, step,
+                  beta_1: float, beta_2: float, epsilon: float):
+  """Keras 3's Adam step with AMSGrad on `var` and its slots (see `Adam`).
+
+  Python-float `(1 - beta)` rounds like Keras's, for bit-level agreement.
+  """
+  dtype = var.dtype
+  m = m_var.assign_add((grad - m_var) * (1 - beta_1))
+  v = v_var.assign_add((tf.square(grad) - v_var) * (1 - beta_2))
+  v = v_hat.assign(tf.maximum(v_hat, v))
+  alpha = (learning_rate * tf.sqrt(1 - tf.pow(tf.cast(beta_2, dtype), step))
+           / (1 - tf.pow(tf.cast(beta_1, dtype), step)))
+  return var.assign_sub(m * alpha / (tf.sqrt(v) + tf.cast(epsilon, dtype)),
+                        read_value=False)
+
+
+# One fused pass over a large variable and its slots (engine.optimizers.fused).
+_AMSGRAD_STEP = fused.FusedUpdate(_amsgrad_math)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from engine.errors import EngineUserError
+from engine.optimizers import fused
 from engine.optimizers.base import Optimizer
 
 
@@ -15,7 +16,8 @@ class RMSprop(Optimizer):
   `a = rho * a + (1 - rho) * g` and uses `v - a**2`;
   `step = lr * g / sqrt(v [- a**2] + epsilon)` (epsilon inside the root, as
   Keras 3 does); with momentum `mom = momentum * mom + step` and
-  `var -= mom`, else `var -= step`.
+  `var -= mom`, else `var -= step`. Variables of 2**20 elements or more
+  update in one XLA-fused pass (`engine.optimizers.fused`).
 
   Example:
     optimizer = RMSprop(learning_rate=1e-3)
@@ -59,20 +61,39 @@ class RMSprop(Optimizer):
           var_list, "average_gradient")
 
   def _update_step(self, grad, var, index, learning_rate):
-    rho = self.rho  # A Python float rounds like Keras's `1 - rho`.
-    epsilon = tf.cast(self.epsilon, var.dtype)
-    velocity = self.velocities[index]
-    v = velocity.assign(rho * velocity + (1 - rho) * tf.square(grad))
+    slots = [self.velocities[index]]
     if self.centered:
-      average = self.average_gradients[index]
-      a = average.assign(rho * average + (1 - rho) * grad)
-      denominator = v - tf.square(a) + epsilon
-    else:
-      denominator = v + epsilon
-    increment = learning_rate * grad / tf.sqrt(denominator)
-    if not self.momentum:
-      return var.assign_sub(increment, read_value=False)
-    momentum = self.momentums[index]
-    mom = momentum.assign(tf.cast(self.momentum, var.dtype) * momentum
-                          + increment)
-    return var.assign_sub(mom, read_value=False)
+      slots.append(self.average_gradients[index])
+    if self.momentum:
+      slots.append(self.momentums[index])
+    return _RMSPROP_STEP(grad, var, *slots, learning_rate=learning_rate,
+                         rho=self.rho, momentum=self.momentum,
+                         epsilon=self.epsilon, centered=self.centered)
+
+
+def _rmsprop_math(grad, var, velocity, *slots, learning_rate, rho: float,
+                  momentum: float, epsilon: float, centered: bool):
+  """Keras 3's RMSprop step on `var` and its slots (see `RMSprop`).
+
+  `slots` are the average gradient (if centered), then the momentum (if
+  momentum > 0). Python-float `rho` rounds like Keras's `1 - rho`.
+  """
+  v = velocity.assign(rho * velocity + (1 - rho) * tf.square(grad))
+  epsilon = tf.cast(epsilon, var.dtype)
+  if centered:
+    average = slots[0]
+    a = average.assign(rho * average + (1 - rho) * grad)
+    denominator = v - tf.square(a) + epsilon
+  else:
+    denominator = v + epsilon
+  increment = learning_rate * grad / tf.sqrt(denominator)
+  if not momentum:
+    return var.assign_sub(increment, read_value=False)
+  momentum_slot = slots[-1]
+  mom = momentum_slot.assign(tf.cast(momentum, var.dtype) * momentum_slot
+                             + increment)
+  return var.assign_sub(mom, read_value=False)
+
+
+# One fused pass over a large variable and its slots (engine.optimizers.fused).
+_RMSPROP_STEP = fused.FusedUpdate(_rmsprop_math)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from data.bundle import EpochData
+from data.bundle import EpochData, stateless_epoch_order
 
 
 def shuffled_range(epoch):
@@ -28,3 +28,21 @@ def test_epoch_is_given_as_an_int64_tensor():
   data.epochs_from(0)
   assert all(isinstance(e, tf.Tensor) and e.dtype == tf.int64 for e in seen)
   assert np.array_equal(seen[0].numpy(), 3)
+
+
+def test_element_spec_is_worked_out_once():
+  built = []
+  data = EpochData(lambda epoch: built.append(epoch) or shuffled_range(epoch))
+  assert data.element_spec == shuffled_range(0).element_spec
+  assert data.element_spec == shuffled_range(0).element_spec
+  assert len(built) == 1
+
+
+def test_stateless_epoch_order_is_a_pure_function_of_seed_and_epoch():
+  tf.random.set_seed(0)
+  first = stateless_epoch_order(3, tf.constant(2, tf.int64), 50).numpy()
+  tf.random.set_seed(123)
+  assert np.array_equal(first, stateless_epoch_order(3, 2, 50).numpy())
+  assert sorted(first.tolist()) == list(range(50))
+  assert not np.array_equal(first, stateless_epoch_order(3, 3, 50).numpy())
+  assert not np.array_equal(first, stateless_epoch_order(4, 2, 50).numpy())

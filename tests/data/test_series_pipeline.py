@@ -241,15 +241,52 @@ def test_epoch_seed_is_stable():
   assert 0 <= pipeline.epoch_seed(42, 5) < 2**31
 
 
-def test_series_bundle_epochs_repeat_under_a_global_seed_of_zero():
-  tf.random.set_seed(0)
-  bundle = pipeline.series_bundle({"window_size": 20, "batch_size": 32,
-                                   "seed": 7})
+def _small_bundle(seed, **extra):
+  """80 training windows of 20 (3 batches of 32), the rest validation."""
+  return pipeline.series_bundle({"window_size": 20, "batch_size": 32,
+                                 "seed": seed, "split_time": 100, **extra})
+
+
+@pytest.mark.parametrize("seed", [0, 7], ids=["seed0", "seed7"])
+def test_series_epochs_chain_and_depend_only_on_seed_and_epoch(seed):
+  tf.random.set_seed(seed)  # --seed sets the global seed too
+  bundle = _small_bundle(seed)
   steps = bundle.steps_per_epoch
-  first = [b for epoch in (1, 2) for b in bundle.train(epoch)]
-  again = [b for epoch in (1, 2) for b in bundle.train(epoch)]
-  assert len(first) == 2 * steps
-  for (x, y), (x_want, y_want) in zip(first, again):
+  chained = list(bundle.train.epochs_from(1).take(2 * steps))
+  per_epoch = [b for epoch in (1, 2) for b in bundle.train(epoch)]
+  assert len(per_epoch) == 2 * steps == 6
+  for (x, y), (x_want, y_want) in zip(chained, per_epoch):
     np.testing.assert_array_equal(x, x_want)
     np.testing.assert_array_equal(y, y_want)
-  assert not np.array_equal(first[0][1], first[steps][1])
+  tf.random.set_seed(seed + 1)  # another global seed: the same orders
+  again = _small_bundle(seed)
+  assert _first_column_order(again.train(1)) == _first_column_order(
+      bundle.train(1))
+  assert _first_column_order(bundle.train(1)) != _first_column_order(
+      bundle.train(2))
+  assert _first_column_order(bundle.train(1)) != _first_column_order(
+      _small_bundle(seed + 1).train(1))
+  assert sorted(_first_column_order(bundle.train(1))) == sorted(
+      _first_column_order(bundle.train(2)))  # every window, once
+
+
+def test_a_small_shuffle_buffer_keeps_the_shuffle_local():
+  order = _first_column_order(_small_bundle(3, shuffle_buffer=4).train(0))
+  start = [float(v) for v in synthetic_series("week1")[1][:80]]
+  moved = [abs(order.index(v) - i) for i, v in enumerate(start)]
+  assert 0 < max(moved) <= 4
+
+
+def test_series_resume_mid_run_equals_uninterrupted(tmp_path):
+  from tests.engine.test_trainer import make_trainer, weights
+  tf.random.set_seed(0)
+  bundle = _small_bundle(0)
+  full = make_trainer()
+  full.fit(bundle.train, train_steps=8, steps_per_epoch=3)
+  first = make_trainer(model_dir=str(tmp_path), checkpoint_every=1)
+  first.fit(bundle.train, train_steps=4, steps_per_epoch=3)
+  resumed = make_trainer(model_dir=str(tmp_path), checkpoint_every=1)
+  resumed.fit(_small_bundle(0).train, train_steps=8, steps_per_epoch=3)
+  assert resumed.steps_done == 8
+  for a, b in zip(weights(full), weights(resumed)):
+    np.testing.assert_allclose(a, b, atol=1e-6)

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
-import sys
 
 import pytest
 import tensorflow as tf
@@ -44,36 +41,18 @@ def test_multi_worker_needs_a_valid_tf_config(monkeypatch, tf_config,
     distribute.get_strategy("multi_worker")
 
 
-def _free_ports(n):
-  sockets = [socket.socket() for _ in range(n)]
-  for s in sockets:
-    s.bind(("localhost", 0))
-  ports = [s.getsockname()[1] for s in sockets]
-  for s in sockets:
-    s.close()
-  return ports
-
-
 def _final_loss(model_dir):
   metrics = json.loads((model_dir / "metrics.json").read_text())
   return metrics["train"]["train"]["loss"]
 
 
 def test_two_workers_on_localhost_match_one_device(tmp_path):
-  args = ["-m", "trainers.train", "--model=linear_regression", "--epochs=3"]
-  cluster = {"worker": [f"localhost:{p}" for p in _free_ports(2)]}
-  workers = []
-  for index in range(2):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", TF_CONFIG=json.dumps(
-        {"cluster": cluster, "task": {"type": "worker", "index": index}}))
-    workers.append(subprocess.Popen(
-        [sys.executable, *args, f"--model_dir={tmp_path / 'multi'}",
-         "--strategy=multi_worker"], cwd=testing.REPO_ROOT, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+  args = ["--model=linear_regression", "--epochs=3"]
+  workers = testing.start_workers(*args, f"--model_dir={tmp_path / 'multi'}")
   for worker in workers:
-    out, err = worker.communicate(timeout=300)
+    _, err = worker.communicate(timeout=300)
     assert worker.returncode == 0, err
-  single = testing.run_binary("trainers.train", *args[2:],
+  single = testing.run_binary("trainers.train", *args,
                               f"--model_dir={tmp_path / 'single'}")
   assert single.returncode == 0, single.stderr
   assert _final_loss(tmp_path / "multi") == pytest.approx(

@@ -9,6 +9,9 @@ import tensorflow as tf
 
 from engine import optimizers
 from engine.errors import EngineUserError
+from engine.optimizers import adam
+from engine.optimizers import fused
+from engine.optimizers import rmsprop
 from engine.optimizers import schedules
 from tests import testing
 
@@ -303,6 +306,49 @@ def test_mirrored_apply_builds_slots_on_first_use():
   single = _run_ours(make(), [total, total])
   _assert_variables_equal(
       _two_steps_mirrored(make, [first, second], build_first=False), single)
+
+
+# The fused (XLA) update of large variables, tried on the tiny test
+# variables by lowering the size threshold; module attribute -> math.
+FUSED_STEPS = {"rmsprop": (rmsprop, "_RMSPROP_STEP", "_rmsprop_math"),
+               "adam": (adam, "_AMSGRAD_STEP", "_amsgrad_math")}
+
+
+def _fuse_every_variable(monkeypatch, case: str) -> fused.FusedUpdate:
+  """Routes `case`'s updates through a fresh XLA-compiled FusedUpdate."""
+  module, step_name, math_name = FUSED_STEPS[case.split("_")[0]]
+  step = fused.FusedUpdate(getattr(module, math_name))
+  monkeypatch.setattr(module, step_name, step)
+  monkeypatch.setattr(fused, "FUSE_MIN_ELEMENTS", 1)
+  return step
+
+
+@pytest.mark.parametrize("case", ["rmsprop", "rmsprop_centered_momentum",
+                                  "adam_amsgrad"],
+                         ids=["rmsprop", "rmsprop_centered_momentum",
+                              "adam_amsgrad"])
+def test_fused_update_matches_keras(case, monkeypatch):
+  step = _fuse_every_variable(monkeypatch, case)
+  ours, theirs = CASES[case]
+  grads = _gradients()
+  _assert_variables_equal(_run_ours(ours(), grads),
+                          _run_keras(theirs(), grads))
+  assert step.compiled.experimental_get_tracing_count() >= 1
+
+
+def test_fused_update_under_mirrored_equals_one_device(monkeypatch):
+  step = _fuse_every_variable(monkeypatch, "rmsprop_momentum")
+  make = CASES["rmsprop_momentum"][0]
+  first, second = _gradients(num_steps=2, scale=3.0, seed=1)
+  total = [a + b for a, b in zip(first, second)]
+  single = _run_ours(make(), [total, total])
+  _assert_variables_equal(_two_steps_mirrored(make, [first, second]), single)
+  assert step.compiled.experimental_get_tracing_count() >= 1
+
+
+def test_small_variables_are_not_compiled():
+  assert not fused.is_large(tf.Variable(tf.zeros([1023, 1024])))
+  assert fused.is_large(tf.Variable(tf.zeros([1024, 1024])))
 
 
 def test_none_gradient_leaves_its_variable_unchanged():

@@ -85,7 +85,7 @@ class TransferRecipeTest(tf.test.TestCase):
   def test_cached_features_train_like_the_full_model(self):
     data_path = _write_image_folder(tempfile.mkdtemp())
     options = dict(data_path=data_path, batch_size=4, dropout=0.0,
-                   cut_at="mixed0")
+                   cut_at="mixed0", validation_split=0.34)
     recipe, plain_hparams = _hparams(**options)
     _, cached_hparams = _hparams(cache_features=True, **options)
     models = [recipe.build_model(plain_hparams),
@@ -95,17 +95,33 @@ class TransferRecipeTest(tf.test.TestCase):
     self.assertLen(models[1].variables, len(models[0].variables))
     for a, b in zip(models[0].variables, models[1].variables):
       b.assign(a)
-    heads = []
+    heads, bundles, histories = [], [], []
     for model, hparams in zip(models, (plain_hparams, cached_hparams)):
       data = recipe.make_data(hparams)
       trainer = Trainer(model, "binary_crossentropy",
                         optimizers.get("rmsprop", learning_rate=1e-3),
                         ["accuracy"], print_fn=None)
-      trainer.fit(data.train, epochs=2, steps_per_epoch=data.steps_per_epoch,
-                  hooks=recipe.extra_hooks(hparams, data))
+      # Only the cached run validates (on cached features): tracing the
+      # plain model's evaluation too would double the test's time.
+      histories.append(trainer.fit(
+          data.train, epochs=2, steps_per_epoch=data.steps_per_epoch,
+          validation=data.validation if hparams["cache_features"] else None,
+          hooks=recipe.extra_hooks(hparams, data)))
       heads.append([v.numpy() for v in model.layers[2].variables])
+      bundles.append(data)
     for plain, cached in zip(*heads):
       self.assertAllClose(plain, cached, atol=1e-5, rtol=1e-5)
+    self.assertLen(bundles[1].info.feature_cache.validation_batches, 1)
+    # The cached validation equals the model run on the validation images.
+    images, labels = next(iter(bundles[0].validation))
+    probabilities = models[1](images, training=False).numpy()
+    expected_loss = -np.mean(
+        labels * np.log(probabilities)
+        + (1 - labels) * np.log(1 - probabilities))
+    logs = histories[1].last()
+    self.assertAllClose(logs["val_loss"], expected_loss, atol=1e-5)
+    self.assertAllClose(logs["val_accuracy"],
+                        np.mean((probabilities >= 0.5) == labels))
 
 
 class LearningRateFactorTest(tf.test.TestCase):

@@ -123,11 +123,12 @@ def digits(count: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
           (np.arange(count) % 10).astype(np.uint8))
 
 
-def train_run(model_dir, name: str, overrides: dict, train_steps: int = 2):
-  """Trains like trainers.train, in-process, for a few steps.
+def prepared_run(model_dir, name: str, overrides: dict):
+  """Sets up a run as trainers.train does, in-process: config, artifacts
+  and input spec written to model_dir, the trainer built.
 
   Returns:
-    (trainer, data bundle, hparams).
+    (recipe, trainer, data bundle, hparams).
   """
   session.set_seeds(0)
   recipe = registry.get(name)
@@ -141,6 +142,16 @@ def train_run(model_dir, name: str, overrides: dict, train_steps: int = 2):
                                  tf.distribute.get_strategy(),
                                  str(model_dir), data_info=data.info,
                                  print_fn=None, histogram_every=10**9)
+  return recipe, trainer, data, hparams
+
+
+def train_run(model_dir, name: str, overrides: dict, train_steps: int = 2):
+  """Trains like trainers.train, in-process, for a few steps.
+
+  Returns:
+    (trainer, data bundle, hparams).
+  """
+  _, trainer, data, hparams = prepared_run(model_dir, name, overrides)
   trainer.fit(data.train, train_steps=train_steps,
               steps_per_epoch=data.steps_per_epoch)
   return trainer, data, hparams

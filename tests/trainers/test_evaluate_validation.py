@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from data.errors import DataError
+from data.images import bundles as image_bundles
 from data.series import pipeline as series_pipeline
 from data.text import datasets, pipelines, subword, subword_pipeline
 from data.text.tokenizer import Tokenizer
@@ -50,14 +51,17 @@ def _refuse(*_args, **_kwargs):
 
 
 def forbid_fitting(monkeypatch) -> None:
-  """Every tokenizer fit, vocabulary learning and make_data builder raises."""
+  """Every tokenizer fit, vocabulary learning and make_data builder
+  (text, series, image folders, image arrays) raises."""
   monkeypatch.setattr(Tokenizer, "fit_on_texts", _refuse)
   monkeypatch.setattr(subword.SubwordTokenizer, "learn", _refuse)
   monkeypatch.setattr(subword, "learn_vocabulary", _refuse)
   for module, name in ((pipelines, "bbc_bundle"), (pipelines, "imdb_bundle"),
                        (pipelines, "sentiment140_glove_bundle"),
                        (subword_pipeline, "imdb_bundle"),
-                       (series_pipeline, "load_series")):
+                       (series_pipeline, "load_series"),
+                       (image_bundles, "image_folder_bundle"),
+                       (image_bundles, "load_arrays")):
     monkeypatch.setattr(module, name, _refuse)
 
 
@@ -116,8 +120,46 @@ def series_run(tmp_path_factory):
   return root, trained
 
 
+IMAGE_SIZE = 32
+
+
+@pytest.fixture(scope="module")
+def folder_split_run(tmp_path_factory):
+  """Image folders with validation_split: the first third of each class."""
+  root = tmp_path_factory.mktemp("folder_split")
+  runs.write_image_tree(str(root / "train"), runs.shape_images(6, IMAGE_SIZE))
+  trained = train(root / "run", "happy_sad_cnn", {
+      "data_path": str(root / "train"), "image_size": IMAGE_SIZE,
+      "validation_split": 0.34})
+  return root, trained
+
+
+@pytest.fixture(scope="module")
+def folder_dir_run(tmp_path_factory):
+  """Image folders with a validation_dir."""
+  root = tmp_path_factory.mktemp("folder_dir")
+  runs.write_image_tree(str(root / "train"), runs.shape_images(4, IMAGE_SIZE))
+  runs.write_image_tree(str(root / "val"),
+                        runs.shape_images(3, IMAGE_SIZE, seed=4))
+  trained = train(root / "run", "happy_sad_cnn", {
+      "data_path": str(root / "train"), "validation_dir": str(root / "val"),
+      "image_size": IMAGE_SIZE})
+  return root, trained
+
+
+@pytest.fixture(scope="module")
+def idx_run(tmp_path_factory):
+  """MNIST IDX train + t10k: t10k validates."""
+  root = tmp_path_factory.mktemp("idx")
+  runs.write_idx_split(root / "mnist", "train", *runs.digits(24))
+  runs.write_idx_split(root / "mnist", "t10k", *runs.digits(10, seed=1))
+  trained = train(root / "run", "mnist_dnn", {"data_path": str(root / "mnist")})
+  return root, trained
+
+
 @pytest.mark.parametrize("run", ["bbc_run", "imdb_word_run", "subword_run",
-                                 "series_run"])
+                                 "series_run", "folder_split_run",
+                                 "folder_dir_run", "idx_run"])
 def test_evaluate_matches_training_without_refitting(run, request,
                                                      monkeypatch):
   root, trained = request.getfixturevalue(run)[:2]

@@ -26,7 +26,7 @@ def corpus_text(lines: int = 30) -> str:
 def generator_args(corpus) -> tuple[str, ...]:
   return ("--model=sonnets_generator", f"--data_path={corpus}",
           "--epochs=8", "--batch_size=8", "--steps_per_loop=1",
-          "--checkpoint_every=3", "--deterministic",
+          "--checkpoint_every=7", "--deterministic",
           "--hparam=embedding_dim=8", "--hparam=bilstm_units=8",
           "--hparam=lstm_units=8", "--hparam=dropout=0.5",
           "--hparam=sample_length=0")

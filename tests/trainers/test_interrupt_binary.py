@@ -40,12 +40,10 @@ def global_step(model_dir) -> int:
       "global_step/.ATTRIBUTES/VARIABLE_VALUE"))
 
 
-def start_training(model_dir, *args) -> subprocess.Popen:
-  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1")
-  return subprocess.Popen(
-      [sys.executable, "-m", "trainers.train", f"--model_dir={model_dir}",
-       *args], cwd=testing.REPO_ROOT, env=env, stdout=subprocess.PIPE,
-      stderr=subprocess.PIPE, text=True)
+def start_training(model_dir, *args):
+  """Starts trainers.train; a subprocess.Popen look-alike."""
+  return testing.start_binary("trainers.train", f"--model_dir={model_dir}",
+                              *args)
 
 
 def signal_after_first_epoch(process, signum, delay: float):

@@ -12,12 +12,10 @@ import tensorflow as tf
 from google.protobuf import text_format
 from tensorboard.plugins.projector import projector_config_pb2
 
-from data.bundle import model_hparams
 from engine.hooks import Hook
-from models import registry
 from models import text
-from trainers.common import session
 from tests import testing
+from tests.trainers import runs
 
 CORPUS = ("The quick brown fox jumps over the lazy dog\n"
           "A stitch in time saves nine")
@@ -69,18 +67,8 @@ def train_run(model_dir, name: str, overrides: dict, epochs: int,
 
   `stop_hook_fn(data)`, when given, makes a hook that ends training early.
   """
-  session.set_seeds(0)
-  recipe = registry.get(name)
-  hparams = session.resolve_hparams(recipe, overrides)
-  data = recipe.make_data(hparams)
-  hparams = model_hparams(hparams, data.info)
-  session.write_config(str(model_dir), recipe.name, hparams)
-  session.write_artifacts(str(model_dir), data.artifacts)
-  session.write_input_spec(str(model_dir), data.element_spec)
-  trainer = session.make_trainer(recipe, hparams,
-                                 tf.distribute.get_strategy(),
-                                 str(model_dir), data_info=data.info,
-                                 print_fn=None, histogram_every=10**9)
+  recipe, trainer, data, hparams = runs.prepared_run(model_dir, name,
+                                                   overrides)
   hooks = recipe.extra_hooks(hparams, data) if recipe.extra_hooks else []
   if stop_hook_fn is not None:
     hooks.append(stop_hook_fn(data))

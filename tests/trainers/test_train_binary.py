@@ -122,16 +122,13 @@ def test_sigkill_then_rerun_resumes_to_identical_state(tmp_path):
   reference = tmp_path / "reference"
   assert train(reference, *args).returncode == 0
   killed = tmp_path / "killed"
-  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-  process = subprocess.Popen(
-      [sys.executable, "-m", "trainers.train", "--model=series_dnn",
-       f"--model_dir={killed}", *args], cwd=testing.REPO_ROOT, env=env,
-      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+  process = testing.start_binary("trainers.train", "--model=series_dnn",
+                                 f"--model_dir={killed}", *args)
   deadline = time.time() + 120
   while time.time() < deadline and not list(killed.glob("ckpt-*.index"))[1:]:
     time.sleep(0.05)
   process.send_signal(signal.SIGKILL)
-  process.wait()
+  process.communicate()
   saved = tf.train.latest_checkpoint(str(killed))
   assert saved is not None
   assert int(saved.rsplit("-", 1)[1]) < epochs * steps, "finished before kill"

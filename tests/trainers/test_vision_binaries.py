@@ -14,6 +14,7 @@ import tensorflow as tf
 
 from data.images import bundles
 from tests import testing
+from tests.trainers import runs
 
 SIZE = 32
 PER_CLASS = 8
@@ -37,23 +38,11 @@ def shape_images(size: int = SIZE, count: int = PER_CLASS, seed: int = 0):
   return images
 
 
-def write_tree(root, images) -> dict[str, list[str]]:
-  paths = {}
-  for name, pictures in images.items():
-    os.makedirs(os.path.join(root, name), exist_ok=True)
-    paths[name] = []
-    for index, picture in enumerate(pictures):
-      path = os.path.join(root, name, f"{index}.png")
-      tf.io.write_file(path, tf.io.encode_png(picture))
-      paths[name].append(path)
-  return paths
-
-
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
   """happy_sad_cnn trained on discs vs squares until its 99.9% stop."""
   root = tmp_path_factory.mktemp("vision")
-  paths = write_tree(str(root / "shapes"), shape_images())
+  paths = runs.write_image_tree(str(root / "shapes"), shape_images())
   model_dir = root / "run"
   result = testing.run_binary(
       "trainers.train", "--model=happy_sad_cnn", f"--model_dir={model_dir}",

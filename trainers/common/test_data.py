@@ -9,7 +9,8 @@ in model_dir (never refitted):
 * `read_validation_split` (and `scored_split`, what evaluate scores
   without --data_path): the run's own validation split, selected as
   training selected it, reading only that split: text through the saved
-  tokenizer / subword vocabulary, series from series.json.
+  tokenizer / subword vocabulary, series from series.json, images with
+  classes.json's size, classes, label mode and rescale.
 """
 
 from __future__ import annotations
@@ -69,14 +70,21 @@ def read_validation_split(recipe, hparams, model_dir: str,
                           batch_size: int | None = None):
   """(batched (features, labels) dataset, class names) of the run's
   validation split, or None when it has no reader here (the recipe's
-  make_data then gives it; e.g. image runs, generators, basics).
+  make_data then gives it; e.g. generators, basics, an image run without
+  validation data).
 
   Raises:
     DataError: the data is missing or unreadable.
   """
+  from data.images import bundles as vision_data
   from data.series import pipeline as series_pipeline
   from data.text import pipelines
   batch_size = int(batch_size or hparams.get("batch_size", 32))
+  class_info = vision_data.read_class_info(model_dir)
+  if class_info is not None and recipe.read_validation is not None:
+    dataset = recipe.read_validation(dict(hparams, batch_size=batch_size),
+                                     class_info)
+    return None if dataset is None else (dataset, class_info["class_names"])
   series = series_pipeline.read_series_info(model_dir)
   if series is not None:
     return series_pipeline.validation_windows(series, batch_size), []
