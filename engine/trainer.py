@@ -166,7 +166,8 @@ class Trainer:
     self._epochs_loop = make_epochs_fn(
         self._train_step, self.task.eval_step, self.task.reset_metrics,
         self._read_tensors, self.task.metric_tensors, self._next_epoch)
-    self._predict_fn = tf.function(self.task.predict_step, autograph=False)
+    self._predict_fn = tf.function(self.task.predict_step, autograph=False,
+                                   reduce_retracing=True)
     self._graph_written = False
     self._chain_left = None  # (data_fn, steps_per_epoch, position, iterator)
     self._epoch_seconds: float | None = None  # the last epoch's wall time
