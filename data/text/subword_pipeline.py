@@ -210,6 +210,35 @@ def imdb_bundle(path, hparams: Mapping[str, Any], extract_dir=None
                                n_train, h, ["neg", "pos"])
 
 
+def bbc_bundle(path, hparams: Mapping[str, Any]) -> DataBundle:
+  """BBC news on a learned subword vocabulary (`--tokenizer=subword`).
+
+  The texts, split and labels are the word pipeline's (`pipelines.bbc_texts`:
+  stop words removed, the first training_portion train, categories ranked
+  by frequency from id 1); texts are padded and cut to max_length (120,
+  "post") as the word model expects, or per batch when max_length is None.
+
+  Args:
+    path: bbc-text.csv.
+    hparams: vocab_size (target, padding included), max_length,
+      padding_type, trunc_type, batch_size, seed, training_portion,
+      remove_stopwords; vocab_file, vocabulary_settings as in
+      `classification_bundle`.
+
+  Returns:
+    int32 features (batch, length) and int32 labels (batch,).
+  """
+  h = dict(pipelines.COMMON_DEFAULTS, **pipelines.BBC_DEFAULTS,
+           vocab_file=None, vocabulary_settings=None)
+  h.update({k: v for k, v in hparams.items() if k in h})
+  data, texts, n_train = pipelines.bbc_texts(path, h)
+  labels = LabelEncoder(order="frequency", start=1).fit(data.labels)
+  bundle = classification_bundle(texts, labels.encode(data.labels), n_train,
+                                 h, labels.class_names, labels)
+  bundle.info.skipped = data.skipped
+  return bundle
+
+
 class SubwordInferenceEncoder:
   """Encodes new text exactly as a subword bundle's training data was.
 
