@@ -86,6 +86,21 @@ def worker_id(strategy: tf.distribute.Strategy) -> str | None:
   return f"{resolver.task_type}_{resolver.task_id}"
 
 
+def cluster_signal(strategy: tf.distribute.Strategy, signum: int | None,
+                   handled: tuple[int, ...]) -> int | None:
+  """The signal any worker of the cluster received (one of `handled`; the
+  last of them if workers received different ones), None if none did.
+
+  A collective: every worker must call it at the same point of training.
+  """
+  flags = [1.0 if signum == s else 0.0 for s in handled]
+  per_replica = strategy.run(lambda: tf.constant(flags))
+  received = strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica,
+                             axis=None).numpy()
+  agreed = [s for s, count in zip(handled, received) if count > 0]
+  return agreed[-1] if agreed else None
+
+
 def distribute(strategy: tf.distribute.Strategy,
                dataset: tf.data.Dataset) -> tf.data.Dataset:
   """The dataset as the strategy wants it (unchanged for one device).

@@ -35,21 +35,21 @@ class TrainingInterrupted(Exception):
   not a bug: binaries print `message` as one line and exit `exit_status`.
 
   Attributes:
-    signum: the signal received.
+    signum: the signal received (by another worker if `elsewhere`).
     step: the global step saved.
     epoch: the 0-based epoch the next step belongs to.
     step_in_epoch: steps of that epoch already taken.
   """
 
   def __init__(self, signum: int, step: int, epoch: int,
-               step_in_epoch: int = 0):
+               step_in_epoch: int = 0, elsewhere: bool = False):
     self.signum, self.step, self.epoch = int(signum), step, epoch
     self.signal_name = signal.Signals(signum).name
     self.exit_status = exit_status(signum)
     where = (f"epoch {epoch + 1}, {step_in_epoch} step(s) into it"
              if step_in_epoch else f"start of epoch {epoch + 1}")
-    super().__init__(f"stopped by {self.signal_name} at step {step} "
-                     f"({where})")
+    by = self.signal_name + (" on another worker" if elsewhere else "")
+    super().__init__(f"stopped by {by} at step {step} ({where})")
 
 
 class GracefulInterrupt:

@@ -38,7 +38,8 @@ from engine.checkpoint import RunCheckpoint
 from engine.errors import NonFiniteLossError
 from engine.history import History
 from engine.hooks import Hook
-from engine.interrupt import GracefulInterrupt, TrainingInterrupted
+from engine.interrupt import (HANDLED_SIGNALS, GracefulInterrupt,
+                              TrainingInterrupted)
 from engine.loop import make_epochs_fn, make_loop_fn
 from engine.optimizers.loss_scale import DynamicLossScale
 from engine.progress import Progress
@@ -165,12 +166,14 @@ class Trainer:
     self._epochs_loop = make_epochs_fn(
         self._train_step, self.task.eval_step, self.task.reset_metrics,
         self._read_tensors, self.task.metric_tensors, self._next_epoch)
-    self._predict_fn = tf.function(self.task.predict_step, autograph=False)
+    self._predict_fn = tf.function(self.task.predict_step, autograph=False,
+                                   reduce_retracing=True)
     self._graph_written = False
     self._chain_left = None  # (data_fn, steps_per_epoch, position, iterator)
     self._epoch_seconds: float | None = None  # the last epoch's wall time
     self._validation_kept = None  # (dataset, batches per pass, iterator)
     self._interrupt: GracefulInterrupt | None = None
+    self._stop_signal: int | None = None  # agreed on by every worker
     self.task.step_variable = self.global_step
 
   # -- the task's parts, under their old names ------------------------------
@@ -389,6 +392,7 @@ class Trainer:
                  self._load_history(at.epoch), progress, steps_per_epoch)
     run.chain = self._chain_left_at(run, at)
     self._interrupt = interrupt
+    self._stop_signal = None
     while not run.finished(at):
       at, stop = self._run_epoch(run, at)
       if stop == _INTERRUPTED or (self._interrupted() and not stop):
@@ -503,7 +507,8 @@ class Trainer:
     More than one only where nothing eager must happen between them: the
     run starts at an epoch's start, its epochs fit one loop call each
     (steps_per_epoch <= steps_per_loop, known and exact), the data needs no
-    new iterator (chained or identical epochs), validation repeats a
+    new iterator (chained or identical epochs), the run is not on a cluster
+    (where every worker must make the same calls), validation repeats a
     counted pass, no hook is given (a hook may change the learning rate
     or stop after any epoch), and an epoch's time is known (from the epoch
     before, in this fit or an earlier one). Short fits stay at one epoch
@@ -514,6 +519,7 @@ class Trainer:
     """
     per_epoch = run.steps_per_epoch
     if (not per_epoch or at.step_in_epoch or per_epoch > self.steps_per_loop
+        or distribute.worker_id(self.strategy) is not None  # timing differs
         or run.hooks or self._epoch_seconds is None or self._interrupted()
         or not self._validation_counted(run)
         or not self._same_iterator_serves(run, at.epoch)):
@@ -719,7 +725,20 @@ class Trainer:
   # -- history ------------------------------------------------------------------
 
   def _interrupted(self) -> bool:
-    return self._interrupt is not None and self._interrupt.requested
+    """True once a signal arrived, here or (on a cluster) at any worker.
+
+    On a cluster every worker asks at the same points (loop-call and epoch
+    boundaries), so all stop at the same step and save together.
+    """
+    if self._interrupt is None:
+      return False
+    if self._stop_signal is None:
+      if distribute.worker_id(self.strategy) is None:
+        self._stop_signal = self._interrupt.signal
+      else:
+        self._stop_signal = distribute.cluster_signal(
+            self.strategy, self._interrupt.signal, HANDLED_SIGNALS)
+    return self._stop_signal is not None
 
   def _stop_interrupted(self, run: FitRun, at: Position) -> None:
     """Saves the step reached, history and summaries; raises."""
@@ -727,8 +746,9 @@ class Trainer:
     self.save()
     self._save_history(run.history)
     self.writers.flush()
-    raise TrainingInterrupted(self._interrupt.signal, at.step, at.epoch,
-                              at.step_in_epoch)
+    raise TrainingInterrupted(self._stop_signal, at.step, at.epoch,
+                              at.step_in_epoch,
+                              elsewhere=self._interrupt.signal is None)
 
   def _history_path(self) -> str | None:
     return os.path.join(self.model_dir, HISTORY_FILE) if self.model_dir else None

@@ -2,13 +2,16 @@
 
 Registered names (the CLI contract):
 
-* `bbc_embedding`: BBC news, 5 categories (week 2 exercise);
+* `bbc_embedding`: BBC news, 5 categories (week 2 exercise;
+  `--tokenizer=subword` learns a subword vocabulary of vocab_size ids from
+  the training texts instead of indexing words);
 * `imdb_embedding_flatten`, `imdb_embedding_gap`: IMDB reviews with an
   embedding and Flatten / GlobalAveragePooling1D (week 2);
 * `imdb_bilstm`, `imdb_stacked_bilstm`, `imdb_gru`, `imdb_conv1d`: IMDB with
   sequence models (week 3);
 * `sentiment_glove`: Sentiment140 tweets on frozen GloVe vectors (week 3
-  exercise);
+  exercise; words only: `--tokenizer=subword` is refused, GloVe has no
+  vectors for subword pieces);
 * `imdb_subwords_gap`, `imdb_subwords_bilstm`, `imdb_subwords_stacked_bilstm`,
   `imdb_subwords_conv1d`: the course's subwords8k models on a subword
   vocabulary learned from the reviews (weeks 2-3; `--tokenizer=subword`
@@ -560,7 +563,8 @@ def _hparams(**values: Any) -> Mapping[str, Any]:
 
 _BBC = _hparams(epochs=30, vocab_size=1000, embedding_dim=16, max_length=120,
                 trunc_type="post", padding_type="post", oov_tok="<OOV>",
-                training_portion=0.8, remove_stopwords=True, num_classes=6)
+                training_portion=0.8, remove_stopwords=True, num_classes=6,
+                tokenizer=WORD)
 _IMDB = dict(epochs=10, vocab_size=10000, embedding_dim=16, max_length=120,
              trunc_type="post", padding_type="pre", oov_tok="<OOV>",
              training_portion=0.8, tokenizer=WORD, strip_html=True)
@@ -574,7 +578,8 @@ BBC_EMBEDDING = register(Recipe(
                 "average pooling + Dense 24 + softmax (course 3 week 2)",
     build_model=build_bbc_embedding, make_data=datasets.bbc_data,
     loss="sparse_categorical_crossentropy", metrics=("accuracy",),
-    optimizer="adam", hparams=_BBC, input_shape=_fixed_length))
+    optimizer="adam", hparams=_BBC, input_shape=_fixed_length,
+    extra_hooks=subword_hooks))
 
 IMDB_EMBEDDING_FLATTEN = register(Recipe(
     name="imdb_embedding_flatten",
@@ -630,7 +635,7 @@ SENTIMENT_GLOVE = register(Recipe(
     hparams=_hparams(epochs=50, vocab_size=None, embedding_dim=100,
                      max_length=16, trunc_type="post", padding_type="post",
                      oov_tok=None, training_size=160000, test_portion=0.1,
-                     dropout=0.2, glove_path=None),
+                     dropout=0.2, glove_path=None, tokenizer=WORD),
     input_shape=_fixed_length, initialize=load_glove_vectors))
 
 SONNETS_GENERATOR = register(Recipe(

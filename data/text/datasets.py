@@ -71,13 +71,20 @@ def _pipeline_hparams(hparams: Mapping[str, Any], **overrides: Any) -> dict:
 def bbc_data(hparams: Mapping[str, Any]) -> DataBundle:
   """BBC news (bbc-text.csv), split 80/20 in file order as the course.
 
+  `tokenizer` "subword" learns a subword vocabulary of vocab_size ids from
+  the training texts (stop words removed first, as for words) instead of
+  indexing words (see `subword_data`).
+
   Raises:
     DataError: bad CSV (a missing column is named), more classes than the
       model's num_classes outputs, or a category that appears only in the
       validation split.
   """
   path = data_file(hparams, "bbc-text")
-  bundle = pipelines.bbc_bundle(path, _pipeline_hparams(hparams))
+  if tokenizer_kind(hparams) == SUBWORD:
+    bundle = subword_data(hparams, path, "bbc")
+  else:
+    bundle = pipelines.bbc_bundle(path, _pipeline_hparams(hparams))
   outputs = int_hparam(hparams, "num_classes", minimum=2)
   needed = bundle.info.num_classes
   if needed > outputs:
@@ -125,7 +132,7 @@ def imdb_data(hparams: Mapping[str, Any]) -> DataBundle:
   """
   path = data_file(hparams, "imdb")
   if tokenizer_kind(hparams) == SUBWORD:
-    return subword_data(hparams, path)
+    return subword_data(hparams, path, "imdb")
   return pipelines.imdb_bundle(path, _pipeline_hparams(hparams))
 
 
@@ -142,8 +149,11 @@ def tokenizer_kind(hparams: Mapping[str, Any]) -> str:
   return kind
 
 
-def subword_data(hparams: Mapping[str, Any], path: str) -> DataBundle:
-  """IMDB on a subword vocabulary learned from the training reviews.
+def subword_data(hparams: Mapping[str, Any], path: str,
+                 dataset: str) -> DataBundle:
+  """IMDB or BBC news on a subword vocabulary learned from the training
+  texts (`dataset` "imdb" or "bbc": `subword_pipeline.imdb_bundle` or
+  `bbc_bundle`).
 
   vocab_size is the target number of subword ids (padding included); the
   learned vocabulary may fall short on a small corpus, so the size it has
@@ -160,7 +170,8 @@ def subword_data(hparams: Mapping[str, Any], path: str) -> DataBundle:
   if h.get("vocab_size") is None:
     h["vocab_size"] = subword_pipeline.DEFAULT_VOCAB_SIZE
   h["vocabulary_settings"] = subword_settings(hparams)
-  bundle = subword_pipeline.imdb_bundle(path, h)
+  bundle = {"imdb": subword_pipeline.imdb_bundle,
+            "bbc": subword_pipeline.bbc_bundle}[dataset](path, h)
   learned = bundle.info.vocab_size
   if learned != h["vocab_size"] and not h.get("vocab_file"):
     logging.warning("the training text gives %d subword ids, not the %d "
@@ -169,20 +180,27 @@ def subword_data(hparams: Mapping[str, Any], path: str) -> DataBundle:
   return bundle
 
 
+# The hparam that cleans a recipe's texts before tokenizing -> the course's
+# download its data comes from when no data_path is given.
+_TEXT_CLEANING = {"strip_html": "imdb", "remove_stopwords": "bbc-text"}
+
+
 def subword_settings(hparams: Mapping[str, Any]) -> dict[str, Any]:
   """What a subword vocabulary is learned from: the data file (absolute,
-  or the course's download), the vocab_size asked for, the HTML
-  stripping, and the split (training_portion, seed). A run with other
-  values learns another vocabulary."""
+  or the course's download), the vocab_size asked for, the text cleaning
+  (IMDB's HTML stripping, BBC's stop-word removal), and the split
+  (training_portion, seed). A run with other values learns another
+  vocabulary."""
   from data.text import subword_pipeline  # Loads tensorflow-text's ops.
+  cleaning = next((k for k in _TEXT_CLEANING if k in hparams), "strip_html")
   path = hparams.get("data_path")
   vocab_size = int_hparam(hparams, "vocab_size")
   return {
       "data_path": (os.path.abspath(os.path.expanduser(os.fspath(path)))
-                    if path else "download:imdb"),
+                    if path else f"download:{_TEXT_CLEANING[cleaning]}"),
       "vocab_size": (subword_pipeline.DEFAULT_VOCAB_SIZE
                      if vocab_size is None else vocab_size),
-      "strip_html": bool_hparam_value(hparams.get("strip_html", True)),
+      cleaning: bool_hparam_value(hparams.get(cleaning, True)),
       "training_portion": float(hparams.get("training_portion", 0.8)),
       "seed": int(hparams.get("seed") or 0)}
 
@@ -222,7 +240,18 @@ def sentiment_data(hparams: Mapping[str, Any]) -> DataBundle:
 
   vocab_size counts words (the course's `len(word_index)`), so the
   tokenizer keeps ids 1..vocab_size and the matrix has vocab_size + 1 rows.
+
+  Raises:
+    DataError: `tokenizer` "subword" (GloVe has vectors for words, not
+      for subword pieces), before any file is read or fetched.
   """
+  if tokenizer_kind(hparams) == SUBWORD:
+    raise DataError(
+        "sentiment_glove initialises its frozen embedding with GloVe word "
+        "vectors, which have no rows for subword pieces, so "
+        "--tokenizer=subword does not apply; drop it (words, the default), "
+        "or train a subword vocabulary with bbc_embedding or an imdb_* "
+        "model and --tokenizer=subword.")
   path = data_file(hparams, "sentiment140-cleaned")
   glove_path = data_file(hparams, "glove-6b-100d", key="glove_path")
   words = int_hparam(hparams, "vocab_size")

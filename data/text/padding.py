@@ -92,18 +92,16 @@ def pad_ragged(ids: tf.RaggedTensor, maxlen: int | None = None,
   else:
     length = tf.constant(maxlen, lengths.dtype)
   kept = tf.minimum(lengths, length)
-  cut = lengths - kept if truncating == "pre" else tf.zeros_like(lengths)
-  starts = ids.row_starts() + cut
-  kept_index = tf.ragged.range(starts, starts + kept)
-  rows = kept_index.value_rowids()
-  columns = (tf.range(tf.size(rows, out_type=rows.dtype))
-             - tf.gather(kept_index.row_starts(), rows))
+  first = ids.row_limits() - kept if truncating == "pre" else ids.row_starts()
+  if padding == "post":
+    index = tf.ragged.range(first, first + kept)
+  else:  # Rows reversed, padded after, then turned back.
+    index = tf.ragged.range(first + kept - 1, first - 1, -1)
+  rows = index.with_values(tf.gather(ids.values, index.values))
+  out = rows.to_tensor(tf.cast(value, ids.dtype),
+                       shape=tf.stack([ids.nrows(), length]))
   if padding == "pre":
-    columns += tf.gather(length - kept, rows)
-  filled = tf.fill(tf.stack([ids.nrows(), length]),
-                   tf.cast(value, ids.dtype))
-  out = tf.tensor_scatter_nd_update(filled, tf.stack([rows, columns], 1),
-                                    tf.gather(ids.values, kept_index.values))
+    out = tf.reverse(out, [1])
   if maxlen is not None:
     out = tf.ensure_shape(out, [None, maxlen])
   return out

@@ -74,7 +74,8 @@ _MARKER_UTF8 = MARKER.encode("utf-8")
 _SLACK = 0.05  # The learner's accepted shortfall below its maximum size.
 _SEARCH_RANGE = 16  # Highest threshold searched, in units of the lowest.
 _RARE_WORDS_KEPT_UP_TO = 4  # Distinct words per id; beyond, drop count-1 words.
-_SINGLE = f"({MARKER}?[^\\p{{L}}\\p{{M}}\\p{{N}}{MARKER}])"
+_SINGLE = f"[^\\p{{L}}\\p{{M}}\\p{{N}}{MARKER}]"  # Rule 3's words of one.
+_PLAIN = f"{MARKER}?[\\p{{L}}\\p{{M}}\\p{{N}}]*"  # A chunk of one word.
 
 
 def normalize(texts: tf.Tensor) -> tf.Tensor:
@@ -86,15 +87,45 @@ def normalize(texts: tf.Tensor) -> tf.Tensor:
 
 def split_words(texts: tf.Tensor) -> tf.RaggedTensor:
   """Rules 1-4: a [N] string tensor as ragged [N, words] marked words."""
+  return per_chunk(texts, chunk_words).merge_dims(-2, -1)
+
+
+def per_chunk(texts: tf.Tensor, chunk_fn) -> tf.RaggedTensor:
+  """Ragged [N, chunks, ...]: `chunk_fn` of each white-space chunk of the
+  lower-cased texts (rules 1-2), computed once per distinct chunk.
+
+  Args:
+    texts: a [N] string tensor.
+    chunk_fn: (chunks [C] strings, marked: bool) -> ragged [C, ...]; marked
+      is False for the chunks that open their text (rule 4).
+  """
   chunks = tf.strings.split(tf.strings.lower(
       tf.convert_to_tensor(texts, tf.string), encoding="utf-8"))
   flat = chunks.flat_values
-  position = (tf.range(tf.size(flat, out_type=tf.int64))
-              - tf.gather(chunks.row_starts(), chunks.value_rowids()))
-  marked = tf.where(position > 0, MARKER + flat, flat)
-  words = tf.strings.split(tf.strings.regex_replace(marked, _SINGLE,
-                                                    " \\1 "))
-  return chunks.with_flat_values(words).merge_dims(-2, -1)
+  # A batch repeats most of its words: each distinct one is split and
+  # tokenized once, and the result is gathered back per occurrence.
+  distinct, index = tf.unique(flat, out_idx=tf.int64)
+  opening = tf.boolean_mask(chunks.row_starts(), chunks.row_lengths() > 0)
+  table = tf.concat([chunk_fn(distinct, True),
+                     chunk_fn(tf.gather(flat, opening), False)], axis=0)
+  index = tf.tensor_scatter_nd_update(
+      index, opening[:, tf.newaxis],
+      tf.size(distinct, out_type=tf.int64)
+      + tf.range(tf.size(opening, out_type=tf.int64)))
+  return chunks.with_flat_values(tf.gather(table, index))
+
+
+def chunk_words(chunks: tf.Tensor, marked: bool) -> tf.RaggedTensor:
+  """Rules 3-4 on [C] lower-cased chunks: ragged [C, words]."""
+  if marked:
+    chunks = MARKER + chunks
+  # The regex is the costly step, and most chunks are one plain word.
+  mixed = tf.where(~tf.strings.regex_full_match(chunks, _PLAIN))
+  spaced = tf.strings.regex_replace(tf.gather_nd(chunks, mixed), _SINGLE,
+                                    " \\0 ")
+  # A marker before a word of one joins it: "▁ , " -> " ▁, ".
+  spaced = tf.strings.regex_replace(spaced, MARKER + " ", " " + MARKER)
+  return tf.strings.split(tf.tensor_scatter_nd_update(chunks, mixed, spaced))
 
 
 def count_words(texts: Iterable[str] | tf.data.Dataset,
@@ -311,16 +342,23 @@ class SubwordTokenizer(tf.Module):
   @tf.autograph.experimental.do_not_convert
   def __call__(self, texts: tf.Tensor) -> tf.RaggedTensor:
     """Encodes a [N] string tensor as ragged int32 ids [N, pieces]."""
-    words = split_words(texts)
+    ids = per_chunk(texts, self._chunk_ids).merge_dims(-2, -1)
+    return ids.with_flat_values(tf.cast(ids.flat_values, tf.int32))
+
+  def _chunk_ids(self, chunks: tf.Tensor, marked: bool) -> tf.RaggedTensor:
+    """Rule 5 on the words of [C] chunks: ragged int64 [C, pieces]."""
+    words = chunk_words(chunks, marked)
     pieces = self._wordpiece.tokenize(words.flat_values)  # [words, pieces]
-    marked = tf.equal(tf.strings.substr(words.flat_values, 0,
-                                        len(_MARKER_UTF8)), _MARKER_UTF8)
-    unknown = tf.equal(pieces.flat_values, 1)
-    after_space = tf.gather(marked, pieces.value_rowids())
-    ids = tf.where(unknown & after_space, tf.constant(2, tf.int64),
-                   pieces.flat_values)
-    per_word = pieces.with_flat_values(tf.cast(ids, tf.int32))
-    return words.with_flat_values(per_word).merge_dims(-2, -1)
+    unknown = tf.where(tf.equal(pieces.flat_values, 1))
+    word = tf.gather(pieces.value_rowids(), unknown[:, 0])
+    after_space = tf.equal(tf.strings.substr(
+        tf.gather(words.flat_values, word), 0, len(_MARKER_UTF8)),
+                           _MARKER_UTF8)
+    ids = tf.tensor_scatter_nd_update(
+        pieces.flat_values, unknown,
+        tf.where(after_space, tf.constant(2, tf.int64), 1))
+    return words.with_flat_values(pieces.with_flat_values(ids)).merge_dims(
+        -2, -1)
 
   @tf.autograph.experimental.do_not_convert
   def detokenize(self, ids: tf.Tensor | tf.RaggedTensor) -> tf.Tensor:

@@ -1,9 +1,10 @@
 """`DataBundle`s of subword-encoded text, tokenized inside tf.data.
 
 The subword twin of `pipelines` for text classifiers (`--tokenizer=subword`):
-the `SubwordTokenizer` is learned on the training texts, and each batch of
-raw strings is tokenized by TF ops in `Dataset.map` (no Python per example),
-then padded to the longest review of its batch (at least `MIN_LENGTH`),
+the `SubwordTokenizer` is learned on the training texts, and the raw strings
+are tokenized by TF ops in `Dataset.map` (no Python per example), a block
+of batches per call, then each batch is padded to its longest review (at
+least `MIN_LENGTH`),
 "post", as the course's `padded_batch` does. A `max_length` (hparam)
 instead pads and cuts every batch to that length with `padding_type` /
 `trunc_type`, as the word pipeline does.
@@ -38,6 +39,7 @@ TOKENIZER_NAME = "subword"
 DEFAULT_VOCAB_SIZE = 8185  # The course's imdb_reviews/subwords8k.
 SETTINGS_KEY = "vocabulary_settings"  # In text_config.json.
 MIN_LENGTH = 5  # Padded steps per batch at least: the Conv1D kernel size.
+TOKENIZE_BLOCK = 1024  # Texts per tokenizer call in `text_batches`, about.
 
 
 @dataclasses.dataclass
@@ -65,13 +67,21 @@ class SubwordInfo(TextInfo):
 def encode_batch(tokenizer: SubwordTokenizer, texts: tf.Tensor,
                  max_length: int | None, padding_type: str = "post",
                  trunc_type: str = "post") -> tf.Tensor:
-  """int32 [N, length] ids of a [N] string batch, padded with 0.
+  """int32 [N, length] ids of a [N] string batch, padded with 0 (see
+  `pad_ids`)."""
+  return pad_ids(tokenizer(texts), max_length, padding_type, trunc_type)
+
+
+def pad_ids(ids: tf.RaggedTensor, max_length: int | None,
+            padding_type: str = "post", trunc_type: str = "post"
+            ) -> tf.Tensor:
+  """int32 [N, length] of ragged ids, padded with 0.
 
   Without max_length the length is the batch's longest text, at least
   `MIN_LENGTH`: a batch of short (or empty) texts still gives the course's
   Conv1D(128, 5) one window.
   """
-  ids = pad_ragged(tokenizer(texts), max_length, padding_type, trunc_type)
+  ids = pad_ragged(ids, max_length, padding_type, trunc_type)
   if max_length is not None:
     return ids
   short = tf.maximum(0, MIN_LENGTH - tf.shape(ids)[1])
@@ -82,15 +92,31 @@ def text_batches(tokenizer: SubwordTokenizer, texts: Sequence[str],
                  targets: np.ndarray, batch_size: int,
                  max_length: int | None, padding_type: str = "post",
                  trunc_type: str = "post") -> tf.data.Dataset:
-  """Batched (int32 ids, targets) of raw texts, in order, each batch of
-  strings tokenized by TF ops (`encode_batch`) and padded on its own."""
+  """Batched (int32 ids, targets) of raw texts, in order, each batch padded
+  on its own (`pad_ids`).
+
+  The strings are tokenized by TF ops in blocks of whole batches (about
+  `TOKENIZE_BLOCK` texts), as the tokenizer handles each distinct word of
+  a call once and a large block repeats most of its words; each block is
+  then cut into its batches.
+  """
+  per_block = max(1, TOKENIZE_BLOCK // batch_size) * batch_size
+
+  def tokenized_batches(texts, targets):
+    count = tf.shape(texts, out_type=tf.int64)[0]
+    splits = tf.concat([tf.range(0, count, batch_size, tf.int64), [count]],
+                       axis=0)
+    return (tf.RaggedTensor.from_row_splits(tokenizer(texts), splits),
+            tf.RaggedTensor.from_row_splits(targets, splits))
+
   dataset = tf.data.Dataset.from_tensor_slices(
       (tf.constant(list(texts), tf.string, [len(texts)]),
-       np.asarray(targets))).batch(batch_size)
-  return dataset.map(
-      lambda t, y: (encode_batch(tokenizer, t, max_length, padding_type,
-                                 trunc_type), y),
-      num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+       np.asarray(targets)))
+  return dataset.batch(per_block).map(
+      tokenized_batches, num_parallel_calls=tf.data.AUTOTUNE).unbatch().map(
+          lambda ids, y: (pad_ids(ids, max_length, padding_type, trunc_type),
+                          y),
+          num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
 def classification_bundle(texts: Sequence[str], targets: np.ndarray,
@@ -182,6 +208,35 @@ def imdb_bundle(path, hparams: Mapping[str, Any], extract_dir=None
   texts, labels, n_train = pipelines.imdb_texts(path, h, extract_dir)
   return classification_bundle(texts, np.asarray(labels, np.float32),
                                n_train, h, ["neg", "pos"])
+
+
+def bbc_bundle(path, hparams: Mapping[str, Any]) -> DataBundle:
+  """BBC news on a learned subword vocabulary (`--tokenizer=subword`).
+
+  The texts, split and labels are the word pipeline's (`pipelines.bbc_texts`:
+  stop words removed, the first training_portion train, categories ranked
+  by frequency from id 1); texts are padded and cut to max_length (120,
+  "post") as the word model expects, or per batch when max_length is None.
+
+  Args:
+    path: bbc-text.csv.
+    hparams: vocab_size (target, padding included), max_length,
+      padding_type, trunc_type, batch_size, seed, training_portion,
+      remove_stopwords; vocab_file, vocabulary_settings as in
+      `classification_bundle`.
+
+  Returns:
+    int32 features (batch, length) and int32 labels (batch,).
+  """
+  h = dict(pipelines.COMMON_DEFAULTS, **pipelines.BBC_DEFAULTS,
+           vocab_file=None, vocabulary_settings=None)
+  h.update({k: v for k, v in hparams.items() if k in h})
+  data, texts, n_train = pipelines.bbc_texts(path, h)
+  labels = LabelEncoder(order="frequency", start=1).fit(data.labels)
+  bundle = classification_bundle(texts, labels.encode(data.labels), n_train,
+                                 h, labels.class_names, labels)
+  bundle.info.skipped = data.skipped
+  return bundle
 
 
 class SubwordInferenceEncoder:

@@ -76,6 +76,17 @@ def test_loop_is_traced_once_across_epochs_and_chunk_sizes(tmp_path):
   assert trainer._eval_loop.experimental_get_tracing_count() == 1
 
 
+def test_predict_does_not_trace_once_per_batch_size():
+  trainer = make_trainer()
+  x, _ = make_data(n=15)
+  sizes = tf.data.Dataset.from_tensor_slices(x).batch(1)
+  for size in (2, 3, 4, 5):
+    sizes = sizes.concatenate(tf.data.Dataset.from_tensor_slices(x).batch(
+        size).take(1))
+  assert trainer.predict(sizes).shape == (15 + 2 + 3 + 4 + 5, 1)
+  assert trainer._predict_fn.experimental_get_tracing_count() <= 2
+
+
 def test_loop_rejects_python_num_steps():
   trainer = make_trainer()
   trainer.build(data_fn()(0).element_spec)

@@ -59,6 +59,7 @@ def forbid_fitting(monkeypatch) -> None:
   for module, name in ((pipelines, "bbc_bundle"), (pipelines, "imdb_bundle"),
                        (pipelines, "sentiment140_glove_bundle"),
                        (subword_pipeline, "imdb_bundle"),
+                       (subword_pipeline, "bbc_bundle"),
                        (series_pipeline, "load_series"),
                        (image_bundles, "image_folder_bundle"),
                        (image_bundles, "load_arrays")):
