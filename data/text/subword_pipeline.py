@@ -119,6 +119,29 @@ def text_batches(tokenizer: SubwordTokenizer, texts: Sequence[str],
           num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
+def tokenize_all(tokenizer: SubwordTokenizer, texts: Sequence[str]
+                 ) -> tf.RaggedTensor:
+  """Ragged int32 ids [N, pieces] of every text, tokenized by TF ops in
+  blocks of `TOKENIZE_BLOCK` texts (once per run, not once per epoch)."""
+  blocks = [tokenizer(tf.constant(list(texts[i:i + TOKENIZE_BLOCK]),
+                                  tf.string))
+            for i in range(0, len(texts), TOKENIZE_BLOCK)]
+  if not blocks:
+    return tf.ragged.constant([], dtype=tf.int32, ragged_rank=1)
+  return tf.concat(blocks, axis=0)
+
+
+def id_batches(ids: tf.RaggedTensor, targets: np.ndarray, batch_size: int,
+               max_length: int | None, padding_type: str = "post",
+               trunc_type: str = "post") -> tf.data.Dataset:
+  """Batched (int32 ids, targets) of tokenized texts, in order, each batch
+  padded on its own (`pad_ids`), as `text_batches` gives for raw texts."""
+  return tf.data.Dataset.from_tensor_slices((ids, targets)).batch(
+      batch_size).map(
+          lambda batch, y: (pad_ids(batch, max_length, padding_type,
+                                    trunc_type), y)).prefetch(tf.data.AUTOTUNE)
+
+
 def classification_bundle(texts: Sequence[str], targets: np.ndarray,
                           n_train: int, h: Mapping[str, Any],
                           class_names: Sequence[str],
@@ -152,13 +175,12 @@ def classification_bundle(texts: Sequence[str], targets: np.ndarray,
     tokenizer = SubwordTokenizer.load(h["vocab_file"])
   else:
     tokenizer = SubwordTokenizer.learn(texts[:n_train], h["vocab_size"])
-  strings = np.asarray(texts, dtype=object)
+  ids = tokenize_all(tokenizer, texts)
   targets = np.asarray(targets)
 
   def batches(rows: np.ndarray) -> tf.data.Dataset:
-    return text_batches(tokenizer, strings[rows].tolist(), targets[rows],
-                        batch_size, h["max_length"], h["padding_type"],
-                        h["trunc_type"])
+    return id_batches(tf.gather(ids, rows), targets[rows], batch_size,
+                      h["max_length"], h["padding_type"], h["trunc_type"])
 
   def train(epoch: int) -> tf.data.Dataset:
     return batches(pipelines.epoch_rng(h["seed"], epoch).permutation(n_train))
