@@ -25,7 +25,7 @@ def corpus_text(lines: int = 30) -> str:
 
 def generator_args(corpus) -> tuple[str, ...]:
   return ("--model=sonnets_generator", f"--data_path={corpus}",
-          "--epochs=8", "--batch_size=8", "--steps_per_loop=1",
+          "--epochs=16", "--batch_size=8", "--steps_per_loop=1",
           "--checkpoint_every=7", "--deterministic",
           "--hparam=embedding_dim=8", "--hparam=bilstm_units=8",
           "--hparam=lstm_units=8", "--hparam=dropout=0.5",
@@ -70,7 +70,7 @@ def test_dropout_model_killed_three_times_resumes_bit_exactly(tmp_path):
   interrupted = 0
   for signum in (signal.SIGTERM, signal.SIGKILL, signal.SIGINT):
     interrupted += interrupt_once(model_dir, args, signum,
-                                  rng.uniform(0.0, 0.4))
+                                  rng.uniform(0.0, 0.2))
   assert interrupted >= 2, "runs finished before the signals"
   result = testing.run_binary("trainers.train", f"--model_dir={model_dir}",
                               *args)
