@@ -73,12 +73,10 @@ def run_binary(module: str, *args: str, timeout: int = 300,
   tests/forkserver.py) unless `env` sets a variable TF reads at import, or
   TFPRACTICE_NO_FORKSERVER is set; then it is a fresh interpreter.
   """
-  full_env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1")
+  full_env = _binary_env(env)
   if cwd is not None:
-    full_env["PYTHONPATH"] = str(REPO_ROOT)
-  full_env.update(env or {})
-  if forkserver.usable() and not set(env or {}) & set(
-      forkserver.IMPORT_TIME_ENV):
+    full_env.setdefault("PYTHONPATH", str(REPO_ROOT))
+  if _forkable(env):
     return _fork_client().run(module, list(args), cwd or REPO_ROOT,
                               full_env, timeout)
   return subprocess.run(
@@ -92,10 +90,8 @@ def start_binary(module: str, *args: str, cwd: str | None = None,
   """Starts `python -m module args...`: a subprocess.Popen (or its
   look-alike in a fork of the fork server, as `run_binary` decides) with
   text stdout/stderr pipes; `env` adds variables to the environment."""
-  full_env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1")
-  full_env.update(env or {})
-  if forkserver.usable() and not set(env or {}) & set(
-      forkserver.IMPORT_TIME_ENV):
+  full_env = _binary_env(env)
+  if _forkable(env):
     return _fork_client().spawn(module, list(args), cwd or REPO_ROOT,
                                 full_env)
   return subprocess.Popen([sys.executable, "-m", module, *args],
@@ -124,6 +120,19 @@ def start_workers(*args: str, count: int = 2) -> list:
                            "cluster": cluster,
                            "task": {"type": "worker", "index": index}})})
           for index in range(count)]
+
+
+def _binary_env(env: dict | None) -> dict:
+  """The environment of a binary run: quiet TF, unbuffered output, `env`."""
+  full_env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1")
+  full_env.update(env or {})
+  return full_env
+
+
+def _forkable(env: dict | None) -> bool:
+  """A fork of the server serves unless `env` sets what TF reads at import."""
+  return forkserver.usable() and not set(env or {}) & set(
+      forkserver.IMPORT_TIME_ENV)
 
 
 @functools.lru_cache(maxsize=None)

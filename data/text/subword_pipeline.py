@@ -2,8 +2,9 @@
 
 The subword twin of `pipelines` for text classifiers (`--tokenizer=subword`):
 the `SubwordTokenizer` is learned on the training texts, and the raw strings
-are tokenized by TF ops in `Dataset.map` (no Python per example), a block
-of batches per call, then each batch is padded to its longest review (at
+are tokenized by TF ops (no Python per example) — once per run for a
+bundle's splits (`tokenize_all`), in `Dataset.map` for streamed texts
+(`text_batches`) — then each batch is padded to its longest review (at
 least `MIN_LENGTH`),
 "post", as the course's `padded_batch` does. A `max_length` (hparam)
 instead pads and cuts every batch to that length with `padding_type` /
