@@ -76,6 +76,15 @@ class EpochData:
     """Every epoch from `epoch` on, one after the other."""
     return tf.data.Dataset.range(epoch, _LAST_EPOCH).flat_map(self._one_epoch)
 
+  def take(self, batches: int) -> EpochData:
+    """The first `batches` batches of each epoch, still chained: a reduced
+    size (a benchmark, a quick check) keeps the one-iterator path.
+
+    Example: `train.take(50)(3)` is `train(3).take(50)`.
+    """
+    one_epoch = self._one_epoch
+    return EpochData(lambda epoch: one_epoch(epoch).take(batches))
+
 
 def epoch_order_tensor(order_fn: Callable[[int], Any], epoch: tf.Tensor,
                        count: int) -> tf.Tensor:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from typing import Iterator
+from typing import Callable, Iterator
 
 import tensorflow as tf
 
@@ -26,14 +26,20 @@ _local = threading.local()
 
 
 class _Keys:
-  """Hands out one key per draw: fold_in(step key, draw index)."""
+  """Hands out one key per draw: fold_in(step key, draw index).
 
-  def __init__(self, key: tf.Tensor):
-    self._key = key
+  The step key is made at each draw, not once on entry: a step that draws
+  nothing (a model without dropout) then carries none of its ops, and a
+  draw inside a tf.cond branch never uses a tensor of another branch.
+  """
+
+  def __init__(self, make_key: Callable[[], tf.Tensor]):
+    self._make_key = make_key
     self._count = 0
 
   def next(self) -> tf.Tensor:
-    key = tf.random.experimental.stateless_fold_in(self._key, self._count)
+    key = tf.random.experimental.stateless_fold_in(self._make_key(),
+                                                   self._count)
     self._count += 1
     return key
 
@@ -64,7 +70,9 @@ def step_key(seed, step, replica=None) -> tf.Tensor:
 def step_random(seed, step, replica=None) -> Iterator[None]:
   """Makes `next_key()` return per-draw keys of (seed, step, replica)."""
   previous = getattr(_local, "keys", None)
-  _local.keys = _Keys(step_key(seed, step, replica))
+  if replica is None:  # the replica of the context entered, not of a draw
+    replica = _replica_id()
+  _local.keys = _Keys(lambda: step_key(seed, step, replica))
   try:
     yield
   finally:

@@ -169,6 +169,7 @@ class Trainer:
     self._predict_fn = tf.function(self.task.predict_step, autograph=False,
                                    reduce_retracing=True)
     self._graph_written = False
+    self._built = False  # model and optimizer variables exist
     self._chain_left = None  # (data_fn, steps_per_epoch, position, iterator)
     self._epoch_seconds: float | None = None  # the last epoch's wall time
     self._validation_kept = None  # (dataset, batches per pass, iterator)
@@ -192,6 +193,7 @@ class Trainer:
   def build(self, element_spec) -> None:
     """Creates model and optimizer variables from one batch's spec."""
     self.task.build(element_spec)
+    self._built = True
 
   @property
   def checkpoint(self) -> RunCheckpoint | None:
@@ -379,8 +381,12 @@ class Trainer:
     if (epochs is None) == (train_steps is None):
       raise ValueError("fit needs exactly one of epochs or train_steps")
     _check_positive(epochs=epochs, train_steps=train_steps)
-    spec = getattr(data_fn, "element_spec", None)  # EpochData caches it
-    self.build(data_fn(0).element_spec if spec is None else spec)
+    if not self._built:
+      # Once only: building runs the model eagerly on a dummy batch (tens
+      # of ms for a recurrent model) and a plain data_fn builds a dataset
+      # for its spec, costs a fit of a few epochs would pay every call.
+      spec = getattr(data_fn, "element_spec", None)  # EpochData caches it
+      self.build(data_fn(0).element_spec if spec is None else spec)
     self._restore_keeping_learning_rate()
     at = self.position()
     total = train_steps or (epochs * steps_per_epoch if steps_per_epoch

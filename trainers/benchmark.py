@@ -87,15 +87,19 @@ def reduced(data, max_train: int | None, max_val: int | None,
             validation: bool):
   """The bundle's (train_fn, validation) capped to the reduced size.
 
-  The same dataset object for every epoch stays one object, so the
-  trainer's repeating-iterator path for full-batch data still applies;
-  uncapped, the bundle's own `train` (and its chained epochs) is kept.
+  Chained epochs (an `EpochData`) stay chained (`EpochData.take`), so our
+  loop keeps its one-iterator path, as in a full-size run; otherwise the
+  same dataset object for every epoch stays one object, so the trainer's
+  repeating-iterator path for full-batch data still applies.
   """
+  from data.bundle import EpochData
   val = data.validation if validation else None
   if val is not None and max_val:
     val = val.take(max_val)
   if not max_train:
     return data.train, val
+  if isinstance(data.train, EpochData):
+    return data.train.take(max_train), val
   capped = {}
 
   def train(epoch: int):

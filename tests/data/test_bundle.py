@@ -21,6 +21,15 @@ def test_chain_is_the_epochs_one_after_the_other():
   assert sorted(sum(separate[:2], [])) == list(range(6))
 
 
+def test_take_keeps_each_epochs_first_batches_and_the_chain():
+  data = EpochData(shuffled_range).take(1)
+  assert isinstance(data, EpochData)
+  chained = [b.numpy().tolist() for b in data.epochs_from(5).take(3)]
+  assert chained == [next(iter(shuffled_range(e))).numpy().tolist()
+                     for e in (5, 6, 7)]
+  assert [b.numpy().tolist() for b in data(6)] == chained[1:2]
+
+
 def test_epoch_is_given_as_an_int64_tensor():
   seen = []
   data = EpochData(lambda epoch: seen.append(epoch) or shuffled_range(epoch))
