@@ -1,4 +1,4 @@
-"""Concatenate, Add, Activation and AveragePooling2D against Keras."""
+"""Concatenate, Add, Activation, AveragePooling2D and global max pooling."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ import tensorflow as tf
 
 from engine.modules.activation import Activation
 from engine.modules.merge import Add, Concatenate
-from engine.modules.pool import AveragePooling2D, MaxPool2D
+from engine.modules.conv import Conv1D
+from engine.modules.pool import (AveragePooling2D, GlobalMaxPooling1D,
+                                 GlobalMaxPooling2D, MaxPool2D)
 from tests import testing
 
 
@@ -63,3 +65,37 @@ class AveragePoolingTest(tf.test.TestCase):
   def test_bad_padding(self):
     with self.assertRaisesRegex(ValueError, "padding"):
       AveragePooling2D(2, padding="full")
+
+
+class GlobalMaxPoolingTest(tf.test.TestCase):
+
+  def test_values_equal_reduce_max_for_any_shape(self):
+    x = _images(shape=(2, 9, 3))
+    testing.assert_allclose(GlobalMaxPooling1D(keepdims=True)(x),
+                            x.max(axis=1, keepdims=True), atol=0)
+    images = _images()
+    testing.assert_allclose(GlobalMaxPooling2D()(images),
+                            images.max(axis=(1, 2)), atol=0)
+    any_length = tf.function(GlobalMaxPooling1D().__call__,
+                             input_signature=[tf.TensorSpec([None, None, 3])])
+    testing.assert_allclose(any_length(x), x.max(axis=1), atol=0)
+
+  def test_tied_maxima_give_the_kernel_gradient_of_reduce_max(self):
+    # Steps 0-5 are one padding vector: the convolution's windows there are
+    # identical and, for the channels it favours, tie for the maximum.
+    x = _images(shape=(2, 10, 2))
+    x[:, :6] = 3.0
+    conv = Conv1D(4, 2)
+
+    def kernel_gradient(pool):
+      with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(pool(conv(x)) * [1.0, 2.0, 3.0, 4.0])
+      return tape.gradient(loss, conv.variables)
+
+    features = conv(x).numpy()
+    tied = (features == features.max(axis=1, keepdims=True)).sum(axis=1)
+    self.assertGreater(tied.max(), 1)
+    for ours, split in zip(
+        kernel_gradient(GlobalMaxPooling1D()),
+        kernel_gradient(lambda y: tf.reduce_max(y, axis=1))):
+      testing.assert_allclose(ours, split, atol=1e-5)
