@@ -83,8 +83,12 @@ def pad_ids(ids: tf.RaggedTensor, max_length: int | None,
   Conv1D(128, 5) one window.
   """
   ids = pad_ragged(ids, max_length, padding_type, trunc_type)
-  if max_length is not None:
-    return ids
+  return ids if max_length is not None else pad_to_min_length(ids)
+
+
+def pad_to_min_length(ids: tf.Tensor) -> tf.Tensor:
+  """Dense [N, length] ids padded "post" with 0 to at least `MIN_LENGTH`
+  steps (longer ones unchanged)."""
   short = tf.maximum(0, MIN_LENGTH - tf.shape(ids)[1])
   return tf.pad(ids, [[0, 0], [0, short]])
 

@@ -156,12 +156,18 @@ def test_the_tokenizer_flag_switches_a_word_recipe_to_subwords(reviews,
   result = testing.run_binary(
       "trainers.train", "--model=imdb_embedding_gap", "--tokenizer=subword",
       f"--data_path={reviews}", f"--model_dir={model_dir}", "--vocab_size=60",
-      "--embedding_dim=4", "--max_length=12", "--epochs=1")
+      "--embedding_dim=4", "--max_length=12", "--epochs=1", "--export")
   assert result.returncode == 0, result.stderr
   config = json.loads((model_dir / "config.json").read_text())
   assert config["hparams"]["tokenizer"] == "subword"
   vocab = (model_dir / "subword_vocab.txt").read_text().split("\n")[:-1]
   assert config["hparams"]["vocab_size"] == len(vocab) <= 60
+  # --export serves raw strings, tokenized with the subwords in the graph.
+  export_dir, = glob.glob(os.path.join(model_dir, "export", "*"))
+  served = tf.saved_model.load(export_dir).signatures["serving_default"]
+  assert list(served.structured_input_signature[1]) == ["texts"]
+  outputs = served(texts=tf.constant(["a good film", ""]))
+  assert outputs["probabilities"].shape == (2, 1)
 
 
 def test_an_unknown_tokenizer_is_refused_before_anything_is_written(
