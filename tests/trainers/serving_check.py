@@ -56,9 +56,11 @@ def main(cases_path, out_path):
   check_isolated()
   with open(cases_path) as f:
     cases = json.load(f)
-  results = {}
+  results, exports = {}, {}
   for case, spec in cases.items():
-    loaded = tf.saved_model.load(spec["export_dir"])
+    if spec["export_dir"] not in exports:  # Cases may share an export.
+      exports[spec["export_dir"]] = tf.saved_model.load(spec["export_dir"])
+    loaded = exports[spec["export_dir"]]
     for call in spec["calls"]:
       function = loaded.signatures[call["signature"]]
       inputs = {name: load_input(value)

@@ -103,7 +103,8 @@ def test_evaluate_scores_a_bbc_test_csv_without_the_training_data(
 def test_export_serves_raw_bbc_texts_cut_to_the_trained_length(
     bbc_subword_run, tmp_path):
   root, trainer, data, hparams = bbc_subword_run
-  export_dir = exporting.export_run(str(root / "run"), str(tmp_path / "1"))
+  export_dir = exporting.export_run(str(root / "run"), str(tmp_path / "1"),
+                                    trainer=trainer)
   texts = ["", "The striker scored!", "Café 映画 shares",
            " ".join(["the market and the bank's profit"] * 10)]
   encoder = pipelines.load_inference_encoder(str(root / "run"))
