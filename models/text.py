@@ -19,8 +19,9 @@ Registered names (the CLI contract):
 * `sonnets_generator`: next-word model on Shakespeare's sonnets (week 4);
 * `char_generator`: its next-character twin.
 
-`TextClassifierServing` and `TextGeneratorServing` are the exported forms
-(trainers.export): raw sentences in, with the trained tokenizer in the graph.
+`TextClassifierServing` (`SubwordClassifierServing` for subword runs) and
+`TextGeneratorServing` are the exported forms (trainers.export): raw
+sentences in, with the trained tokenizer in the graph.
 
 Data. `hparams["data_path"]` names the file (BBC CSV, aclImdb folder or
 archive, Sentiment140 CSV, corpus text) and `hparams["glove_path"]` the GloVe
@@ -720,28 +721,67 @@ class TextClassifierServing(export.ClassifierServing):
     tokenizer: a `GraphTokenizer` built from the run's saved tokenizer.
     class_names: name per class id.
     num_outputs: the model's output width (1 for a sigmoid).
+    name: the module's name.
   """
 
   def __init__(self, model, tokenizer: GraphTokenizer,
-               class_names: Sequence[str], num_outputs: int):
-    super().__init__(model, class_names, num_outputs, True,
-                     name="text_classifier")
+               class_names: Sequence[str], num_outputs: int,
+               name: str = "text_classifier"):
+    super().__init__(model, class_names, num_outputs, True, name=name)
     self.tokenizer = tokenizer
-    length = tokenizer.max_length
+    ids_spec = tf.TensorSpec([None, tokenizer.max_length], tf.int32,
+                             name="ids")
+    # No tensor-dependent Python control flow here: AutoGraph would only
+    # spend time converting the tokenizer and model code (1 s of the 1.3 s
+    # a subword classifier took to trace).
     self.classify_texts = tf.function(
         lambda texts: self._outputs(self.tokenizer(texts)),
-        input_signature=[tf.TensorSpec([None], tf.string, name="texts")])
+        input_signature=[tf.TensorSpec([None], tf.string, name="texts")],
+        autograph=False)
     self.classify_ids = tf.function(
-        self._outputs,
-        input_signature=[tf.TensorSpec([None, length], tf.int32, name="ids")])
+        lambda ids: self._outputs(self._model_ids(ids)),
+        input_signature=[ids_spec], autograph=False)
     self.model_input = tf.function(
-        lambda ids: self.model(ids, training=False),
-        input_signature=[tf.TensorSpec([None, length], tf.int32, name="ids")])
+        lambda ids: self.model(self._model_ids(ids), training=False),
+        input_signature=[ids_spec], autograph=False)
+
+  def _model_ids(self, ids: tf.Tensor) -> tf.Tensor:
+    """Ids given to `classify_ids` / `model_input`, as the model takes them
+    (word runs: already padded to the signature's fixed length)."""
+    return ids
 
   def signatures(self) -> dict:
     """Signature name -> concrete function."""
     return {"serving_default": self.classify_texts.get_concrete_function(),
             "classify_ids": self.classify_ids.get_concrete_function()}
+
+
+class SubwordClassifierServing(TextClassifierServing):
+  """Sentences or subword ids -> probabilities, class ids and names.
+
+  The subword run's twin of `TextClassifierServing` (same signatures):
+  `serving_default` takes `texts` and tokenizes them in the graph with the
+  run's `SubwordTokenizer` (tensorflow-text ops: a program that loads the
+  SavedModel imports `tensorflow_text` first), padding each batch as
+  training did: to the run's max_length, or to the batch's longest text (at
+  least 5 steps) for a run of any length. `classify_ids` and `model_input`
+  (TFLite) take ids: of any length for such a run (short rows padded to 5
+  steps), else of max_length.
+
+  Args:
+    model: the trained text classifier.
+    encoder: a `data.text.subword_graph.SubwordGraphEncoder` of the run.
+    class_names: name per class id.
+    num_outputs: the model's output width (1 for a sigmoid).
+  """
+
+  def __init__(self, model, encoder, class_names: Sequence[str],
+               num_outputs: int):
+    super().__init__(model, encoder, class_names, num_outputs,
+                     name="subword_classifier")
+
+  def _model_ids(self, ids: tf.Tensor) -> tf.Tensor:
+    return self.tokenizer.pad_short(ids)
 
 
 class TextGeneratorServing(tf.Module):

@@ -19,11 +19,11 @@ The text mode (aclImdb folder or archive, train split) prints reviews/sec of
 
 1. the Python word tokenizer path (`Tokenizer.texts_to_sequences`, as the
    word recipes encode; then also with their padding to 120) and of the
-   subword pipeline (`subword_pipeline.text_batches`: raw strings
-   tokenized and padded by TF ops inside tf.data, as training reads them),
-   with their `tokenizer ratio` (the goal is >= 10); each the best of 3
-   passes over the reviews (--bench_epochs for the subword pipeline), as
-   the machine may be shared;
+   subword pipeline (raw strings tokenized by TF ops, `tokenize_all`, then
+   batched and padded per batch in tf.data, `id_batches`: a run's first
+   epoch; later epochs only batch), with their `tokenizer ratio` (the goal
+   is >= 10); each the best of 3 passes over the reviews (--bench_epochs
+   for the subword pipeline), as the machine may be shared;
 2. the subword pipeline against what imdb_bilstm consumes on its batches
    (held in memory after a warm-up epoch): `ratio` (goal >= 2).
 
@@ -141,8 +141,9 @@ def text_rates(data_path: str, vocab_size: int, batch_size: int,
   labels = np.zeros([len(texts)], np.float32)
 
   def pipeline() -> tf.data.Dataset:
-    return subword_pipeline.text_batches(tokenizer, texts, labels,
-                                         batch_size, None)
+    return subword_pipeline.id_batches(
+        subword_pipeline.tokenize_all(tokenizer, texts), labels, batch_size,
+        None)
 
   count_epoch(pipeline())  # warm-up: traces the maps
   subword_rate = best_rate(lambda: count_epoch(pipeline()), len(texts),

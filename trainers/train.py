@@ -52,9 +52,8 @@ def train(recipe, hparams, model_dir: str, strategy, lock) -> dict:
   from data.bundle import model_hparams
   from engine import checkpoint as checkpoint_lib
   from trainers.common import run_checks, session
-  from data.text.datasets import with_saved_vocabulary
   run_checks.check_vocabulary_unchanged(model_dir, hparams)
-  data = recipe.make_data(with_saved_vocabulary(hparams, model_dir))
+  data = recipe.make_data(session.data_hparams(hparams, model_dir))
   hparams = model_hparams(hparams, data.info)
   trainer = session.make_trainer(
       recipe, hparams, strategy, model_dir, FLAGS.optimizer, data.info,

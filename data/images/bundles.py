@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -43,7 +44,9 @@ from data.images.info import ImageInfo
 from data.errors import DataError
 from data.images.image_csv import read_image_csv
 from data.images import test_split as image_test_split
+from data.images.image_folder import IMAGE_EXTENSIONS
 from data.images.image_folder import decode_file
+from data.images.image_folder import image_files_under
 from data.images.image_folder import folder_batches
 from data.images.image_folder import load_validation_part
 from data.images.image_folder import image_folder_bundle
@@ -101,6 +104,28 @@ def read_class_info(model_dir: str) -> dict | None:
                     f"rewrite it") from error
 
 
+def expand_image_paths(paths: Sequence[str]) -> list[str]:
+  """The image files `paths` name: a file as given, a folder as every
+  image file under it (sorted; hidden files and folders ignored).
+
+  Raises:
+    DataError: a path that does not exist, or a folder without images.
+  """
+  files = []
+  for path in paths:
+    if os.path.isdir(path):
+      found = image_files_under(path)
+      if not found:
+        raise DataError(f"folder {path} holds no image files (extensions "
+                        f"{', '.join(IMAGE_EXTENSIONS)})")
+      files.extend(found)
+    elif os.path.isfile(path):
+      files.append(path)
+    else:
+      raise DataError(f"image {path} does not exist")
+  return files
+
+
 def load_image_files(paths: Sequence[str], input_shape: Sequence[int],
                      rescale: float = RESCALE) -> np.ndarray:
   """Decodes image files as the model's input: float32 [N, H, W, C].
@@ -111,18 +136,50 @@ def load_image_files(paths: Sequence[str], input_shape: Sequence[int],
   Raises:
     DataError: a missing file, or one that is not a decodable image.
   """
+  return load_readable_image_files(paths, input_shape, rescale,
+                                   strict=True)[0]
+
+
+def _op_error_reason(error: Exception) -> str:
+  """The first line of a TF error, without its `{{function_node ...}}`."""
+  text = getattr(error, "message", str(error))
+  text = re.sub(r"\{\{function_node [^}]*\}\}\s*", "", text)
+  text = re.sub(r"\s*\[Op:[^\]]*\].*", "", text).strip()
+  return (text.splitlines() or ["unknown"])[0][:120]
+
+
+def load_readable_image_files(paths: Sequence[str],
+                              input_shape: Sequence[int],
+                              rescale: float = RESCALE, strict: bool = False
+                              ) -> tuple[np.ndarray, list[str], list[str]]:
+  """(images as `load_image_files` gives them, their paths, one line per
+  file skipped because it is not a decodable image).
+
+  Raises:
+    DataError: a missing file; with `strict`, the first undecodable one;
+      without, no decodable file at all.
+  """
   height, width, channels = (int(v) for v in input_shape)
-  images = []
+  images, kept, skipped = [], [], []
   for path in paths:
     if not os.path.isfile(path):
       raise DataError(f"image {path} does not exist")
     try:
       images.append(decode_file(path, (height, width), channels).numpy())
+      kept.append(path)
     except (tf.errors.OpError, ValueError) as error:
-      reason = getattr(error, "message", str(error)).strip().splitlines()
-      raise DataError(f"cannot decode {path} as PNG, JPEG, GIF or BMP "
-                      f"({(reason or ['unknown'])[0][:120]})") from None
-  return np.stack(images).astype(np.float32) * rescale
+      problem = (f"cannot decode {path} as PNG, JPEG, GIF or BMP "
+                 f"({_op_error_reason(error)})")
+      if strict:
+        raise DataError(problem) from None
+      skipped.append(problem)
+  if not paths:
+    raise DataError("no image files given")
+  if not images:
+    raise DataError(skipped[0] if len(skipped) == 1 else
+                    f"none of the {len(skipped)} files is a decodable image; "
+                    f"first: {skipped[0]}")
+  return np.stack(images).astype(np.float32) * rescale, kept, skipped
 
 
 # -- array datasets -----------------------------------------------------------

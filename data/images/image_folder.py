@@ -122,15 +122,18 @@ def list_image_files(directory: str, formats: Sequence[str] = IMAGE_EXTENSIONS
                     f"expected {directory}/<class_name>/<image files>")
   paths, class_indices = [], []
   for index, name in enumerate(class_names):
-    for path in _class_files(os.path.join(directory, name), formats):
+    for path in image_files_under(os.path.join(directory, name), formats):
       paths.append(path)
       class_indices.append(index)
   return class_names, paths, np.asarray(class_indices, dtype=np.int32)
 
 
-def _class_files(class_dir: str, formats: Sequence[str]) -> list[str]:
+def image_files_under(folder: str, formats: Sequence[str] = IMAGE_EXTENSIONS
+                      ) -> list[str]:
+  """Sorted image files under `folder` (any depth), hidden files and
+  folders and `__MACOSX` ignored."""
   found = []
-  for root, dirs, files in os.walk(class_dir):
+  for root, dirs, files in os.walk(folder):
     dirs[:] = [d for d in dirs
                if not d.startswith(".") and d not in _IGNORED_DIRS]
     found.extend(os.path.join(root, name) for name in files

@@ -13,9 +13,10 @@ training pipeline did to a text before the model must run in the graph:
 4. `pad_sequences` with the trained length, padding and truncating sides.
 
 `GraphTokenizer` holds the lookup tables as tracked resources, so
-`tf.saved_model.save` stores them with the model. `prepare_texts` is the
-same cleaning (steps 1-2) in Python, for binaries that encode with the
-Python `Tokenizer`.
+`tf.saved_model.save` stores them with the model; `TextCleaner` is steps
+1-2 alone (subword runs' serving uses it too, `subword_graph`).
+`prepare_texts` is the same cleaning (steps 1-2) in Python, for binaries
+that encode with the Python `Tokenizer`.
 
 Example:
   encode = GraphTokenizer(tokenizer, max_length=120, padding="post",
@@ -93,8 +94,29 @@ class GraphTokenizer(tf.Module):
     check_padding_args(max_length, padding, truncating)
     self.max_length = int(max_length)
     self.padding, self.truncating = padding, truncating
-    self.strip_html = bool(strip_html)
     self.encoder = TFEncoder(tokenizer)
+    self.clean = TextCleaner(remove_stopwords, strip_html)
+
+  def __call__(self, texts: tf.Tensor) -> tf.Tensor:
+    """Encodes a string tensor [N] as int32 ids [N, max_length]."""
+    ids = self.encoder(self.clean(texts))
+    return pad_ragged(ids, self.max_length, self.padding, self.truncating)
+
+
+class TextCleaner(tf.Module):
+  """Steps 1-2 in the graph: `<br />` removal and stop-word removal, as the
+  run's reader did before tokenizing (word and subword runs alike).
+
+  Example:
+    clean = TextCleaner(remove_stopwords=True)
+    clean(tf.constant(["The shares fell"]))   # [b"shares fell"]
+  """
+
+  def __init__(self, remove_stopwords: bool = False, strip_html: bool = False,
+               name: str = "text_cleaner"):
+    """Builds the stop-word table when `remove_stopwords`."""
+    super().__init__(name=name)
+    self.strip_html = bool(strip_html)
     self.stopwords = None
     if remove_stopwords:
       self.stopwords = tf.lookup.StaticHashTable(
@@ -102,8 +124,8 @@ class GraphTokenizer(tf.Module):
               tf.constant(STOPWORDS, tf.string),
               tf.ones([len(STOPWORDS)], tf.int64)), default_value=0)
 
-  def clean(self, texts: tf.Tensor) -> tf.Tensor:
-    """Steps 1-2: `<br />` removal and stop-word removal, as configured."""
+  def __call__(self, texts: tf.Tensor) -> tf.Tensor:
+    """The cleaned [N] string tensor."""
     texts = tf.convert_to_tensor(texts, tf.string)
     if self.strip_html:
       texts = tf.strings.regex_replace(texts, _BR_TAG, " ")
@@ -117,11 +139,6 @@ class GraphTokenizer(tf.Module):
       texts = tf.strings.reduce_join(tf.ragged.boolean_mask(words, keep),
                                      axis=-1, separator=" ")
     return texts
-
-  def __call__(self, texts: tf.Tensor) -> tf.Tensor:
-    """Encodes a string tensor [N] as int32 ids [N, max_length]."""
-    ids = self.encoder(self.clean(texts))
-    return pad_ragged(ids, self.max_length, self.padding, self.truncating)
 
 
 def _flag(value: Any) -> bool:

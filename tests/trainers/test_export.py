@@ -27,6 +27,12 @@ SIZE = 40
 CHECK_SCRIPT = os.path.join(os.path.dirname(__file__), "serving_check.py")
 CORPUS = ("The quick brown fox jumps over the lazy dog\n"
           "A stitch in time saves nine")
+# Texts of every length a subword export meets in one batch: empty, short,
+# unicode never seen in training, HTML, and longer than any training text.
+SUBWORD_TEXTS = ["", "good", "Café naïve 映画 — GREAT!<br />👍",
+                 "The plot<br /><br />was dull... bad", "movie " * 60 + "bad",
+                 "good story, great cast"]
+SUBWORD_SHORT_TEXTS = ["", "bad", "ok"]  # Padded to the Conv1D's 5 steps.
 
 
 def write_bmp(path, rgb: np.ndarray) -> str:
@@ -112,6 +118,29 @@ def exported(tmp_path_factory):
       "tflite_input": save_npy(root, "ids", ids)}
   expected["bbc"] = trainer.predict(tf.data.Dataset.from_tensor_slices(
       ids).batch(8))
+
+  # Subword text classifier of any length (Conv1D k5): tokenized with
+  # tensorflow-text ops in the graph, each batch padded to its longest text.
+  imdb = runs.write_imdb(f"{root}/imdb", splits=("train",), per_class=8)
+  trainer, _, hparams = runs.train_run(f"{root}/subword",
+                                       "imdb_subwords_conv1d", {
+      "data_path": imdb, "vocab_size": 60, "embedding_dim": 4,
+      "batch_size": 8})
+  encoder = load_inference_encoder(f"{root}/subword")
+  export_dir = exporting.export_run(f"{root}/subword", tflite=True)
+  for case, texts in (("subword", SUBWORD_TEXTS),
+                      ("subword_short", SUBWORD_SHORT_TEXTS)):
+    ids = encoder.encode(graph_tokenizer.prepare_texts(
+        texts, **graph_tokenizer.text_options(hparams)))
+    cases[case] = {
+        "export_dir": export_dir,
+        "calls": [{"signature": "serving_default", "inputs": {
+            "texts": save_npy(root, f"{case}_texts", np.array(
+                [t.encode() for t in texts]))}},
+                  {"signature": "classify_ids",
+                   "inputs": {"ids": save_npy(root, f"{case}_ids", ids)}}],
+        "tflite_input": save_npy(root, f"{case}_ids", ids)}
+    expected[case] = trainer.model(ids, training=False).numpy()
 
   # Next-word generator (bidirectional LSTM).
   with open(f"{root}/corpus.txt", "w") as f:
@@ -223,7 +252,21 @@ def test_series_signatures_match_the_trainer(exported, name):
                           expected[name], atol=1e-5)
 
 
-@pytest.mark.parametrize("case", ["image", "bbc", "generator", "series_dnn",
+@pytest.mark.parametrize("case", ["subword", "subword_short"])
+def test_subword_signatures_match_the_trainer_on_raw_strings(exported, case):
+  _, expected, served = exported
+  for signature in ("serving_default", "classify_ids"):
+    testing.assert_allclose(served[f"{case}/{signature}/probabilities"],
+                            expected[case], atol=1e-5)
+  ids = (expected[case][:, 0] >= 0.5).astype(np.int64)
+  np.testing.assert_array_equal(served[f"{case}/serving_default/class_ids"],
+                                ids)
+  np.testing.assert_array_equal(served[f"{case}/serving_default/class_names"],
+                                np.array([b"neg", b"pos"])[ids])
+
+
+@pytest.mark.parametrize("case", ["image", "bbc", "subword", "subword_short",
+                                  "generator", "series_dnn",
                                   "series_conv_lstm"])
 def test_tflite_matches_the_trainer(exported, case):
   _, expected, served = exported
@@ -295,11 +338,14 @@ def test_predict_with_saved_model_equals_model_dir(exported):
   assert len(by_dir.stdout.splitlines()) == len(files)
 
 
-def test_predict_text_with_saved_model_equals_model_dir(exported):
+@pytest.mark.parametrize("case,sentences", [
+    ("bbc", [t for _, t in runs.bbc_rows(6)] + ["The striker scored!"]),
+    ("subword", SUBWORD_TEXTS[1:])])  # An empty one warns with model_dir.
+def test_predict_text_with_saved_model_equals_model_dir(exported, case,
+                                                        sentences):
   cases, _, _ = exported
-  export_dir = cases["bbc"]["export_dir"]
+  export_dir = cases[case]["export_dir"]
   model_dir = os.path.dirname(os.path.dirname(export_dir))
-  sentences = [t for _, t in runs.bbc_rows(6)] + ["The striker scored!"]
   by_dir = testing.run_binary("trainers.predict_text",
                               f"--model_dir={model_dir}", *sentences)
   by_export = testing.run_binary("trainers.predict_text",

@@ -12,7 +12,7 @@ import pytest
 import tensorflow as tf
 
 from data.errors import DataError
-from data.text import datasets, graph_tokenizer, subword
+from data.text import datasets, graph_tokenizer, pipelines, subword
 from data.text.subword import SubwordTokenizer
 from engine import classification
 from models import registry
@@ -100,14 +100,26 @@ def test_evaluate_scores_a_bbc_test_csv_without_the_training_data(
   assert trainer.evaluate(dataset)["accuracy"] >= 0.6  # Chance: 0.2.
 
 
-def test_export_serves_the_bbc_subword_run(bbc_subword_run, tmp_path):
-  root, trainer, data, _ = bbc_subword_run
-  export_dir = exporting.export_run(str(root / "run"), str(tmp_path / "1"))
-  features, _ = next(iter(data.validation))
-  # Like a subword IMDB run: the SavedModel takes the ids (fixed length).
-  served = tf.saved_model.load(export_dir).signatures["serving_default"]
-  np.testing.assert_allclose(served(inputs=features)["outputs"].numpy(),
-                             trainer.model(features).numpy(), atol=1e-5)
+def test_export_serves_raw_bbc_texts_cut_to_the_trained_length(
+    bbc_subword_run, tmp_path):
+  root, trainer, data, hparams = bbc_subword_run
+  export_dir = exporting.export_run(str(root / "run"), str(tmp_path / "1"),
+                                    trainer=trainer)
+  texts = ["", "The striker scored!", "Café 映画 shares",
+           " ".join(["the market and the bank's profit"] * 10)]
+  encoder = pipelines.load_inference_encoder(str(root / "run"))
+  ids = encoder.encode(graph_tokenizer.prepare_texts(
+      texts, **graph_tokenizer.text_options(hparams)))
+  assert ids.shape == (4, 24)  # Stop words dropped, then cut "post".
+  want = trainer.model(ids, training=False).numpy()
+  loaded = tf.saved_model.load(export_dir)
+  for signature, inputs in (("serving_default", {"texts": tf.constant(texts)}),
+                            ("classify_ids", {"ids": tf.constant(ids)})):
+    outputs = loaded.signatures[signature](**inputs)
+    np.testing.assert_allclose(outputs["probabilities"].numpy(), want,
+                               atol=1e-5)
+  names = np.array(data.info.class_names)[want.argmax(axis=1)]
+  assert [n.decode() for n in outputs["class_names"].numpy()] == list(names)
 
 
 def test_a_bbc_subword_rerun_reuses_or_refuses_the_vocabulary(

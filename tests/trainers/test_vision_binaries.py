@@ -99,6 +99,30 @@ def test_predict_works_after_the_training_images_are_gone(trained, tmp_path):
   assert result.stdout.startswith(f"{image}: discs (")
 
 
+def test_predict_takes_a_folder_and_skips_what_is_not_an_image(trained,
+                                                                tmp_path):
+  model_dir, paths, _ = trained
+  folder = tmp_path / "photos"
+  (folder / "more").mkdir(parents=True)
+  (folder / "b.png").write_bytes(open(paths["discs"][0], "rb").read())
+  (folder / "more" / "a.png").write_bytes(open(paths["squares"][0], "rb").read())
+  (folder / "broken.jpg").write_bytes(b"not an image")
+  (folder / ".hidden.png").write_bytes(b"ignored")
+  result = testing.run_binary("trainers.predict", f"--model_dir={model_dir}",
+                              str(folder))
+  assert result.returncode == 0, result.stderr
+  assert [line.split(":")[0] for line in result.stdout.splitlines()] == [
+      str(folder / "b.png"), str(folder / "more" / "a.png")]
+  assert "skipped 1 of 3 files: cannot decode " in result.stderr
+  assert "function_node" not in result.stderr
+  strict = testing.run_binary("trainers.predict", f"--model_dir={model_dir}",
+                              "--strict_data", str(folder))
+  assert strict.returncode == 2
+  error, = strict.stderr.strip().splitlines()
+  assert error.startswith(f"error: cannot decode {folder / 'broken.jpg'} as "
+                          "PNG, JPEG, GIF or BMP (Unknown image file format")
+
+
 def _image_sizes(logdir):
   sizes = {}
   for name in os.listdir(logdir):

@@ -17,7 +17,8 @@ def serving_module(recipe, hparams, model_dir: str):
 
   The factory takes the restored model. The kind of module follows the
   artifacts training stored: classes.json (images), tokenizer.json (text
-  classifier or generator), a window_size (series), else the model's input.
+  classifier or generator), subword_vocab.txt (subword text classifier), a
+  window_size (series), else the model's input.
 
   Raises:
     UsageError: a model whose input shape cannot be known without data.
@@ -50,6 +51,9 @@ def serving_module(recipe, hparams, model_dir: str):
             encoder.tokenizer, length, encoder.config["padding_type"],
             encoder.config["trunc_type"], **options),
         encoder.class_names, _num_outputs(model, [length], tf.int32)), spec)
+  subword = _subword_serving_module(hparams, model_dir)
+  if subword is not None:
+    return subword
   if recipe.input_shape is None:
     raise cli.UsageError(f"model {recipe.name!r} declares no input shape, "
                          f"so it cannot be exported without its data")
@@ -58,6 +62,29 @@ def serving_module(recipe, hparams, model_dir: str):
     return (lambda model: series_models.SeriesServing(
         model, hparams["window_size"], seq2seq=spec.shape.rank == 3), spec)
   return (lambda model: export.GenericServing(model, spec), spec)
+
+
+def _subword_serving_module(hparams, model_dir: str):
+  """(factory, ids spec) of a subword text classifier run (its vocabulary
+  file is in model_dir), else None."""
+  from data.text import pipelines
+  if not os.path.exists(os.path.join(model_dir, pipelines.CONFIG_FILE)):
+    return None  # Not a text run: tensorflow-text need not be imported.
+  import tensorflow as tf
+  from data.text import graph_tokenizer, subword_graph, subword_pipeline
+  from models import text as text_models
+  if not os.path.exists(os.path.join(model_dir, subword_pipeline.VOCAB_FILE)):
+    return None
+  encoder = pipelines.load_inference_encoder(model_dir)
+  graph_encoder = subword_graph.SubwordGraphEncoder(
+      encoder.tokenizer, encoder.max_length, encoder.config["padding_type"],
+      encoder.config["trunc_type"], **graph_tokenizer.text_options(hparams))
+  length = encoder.max_length
+  return (lambda model: text_models.SubwordClassifierServing(
+      model, graph_encoder, encoder.class_names,
+      _num_outputs(model, [length or subword_pipeline.MIN_LENGTH],
+                   tf.int32)),
+          tf.TensorSpec([None, length], tf.int32))
 
 
 def _num_outputs(model, shape, dtype) -> int:

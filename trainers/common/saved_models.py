@@ -17,6 +17,9 @@ def load(export_dir: str, input_name: str):
       (e.g. a text model given to the image binary).
   """
   import tensorflow as tf
+  # A subword text classifier's graph has tensorflow-text's tokenizer ops;
+  # importing the package registers them, so the SavedModel can load.
+  import tensorflow_text  # pylint: disable=unused-import
   if not os.path.exists(os.path.join(export_dir, "saved_model.pb")):
     raise cli.UsageError(f"--saved_model {export_dir} holds no "
                          f"saved_model.pb; export one with trainers.export")

@@ -18,7 +18,7 @@ import tensorflow as tf
 
 from engine import mixed_precision
 from engine import optimizers
-from engine.checkpoint import checkpoint_numbers
+from engine.checkpoint import checkpoint_numbers, newest_readable
 from engine.optimizers.loss_scale import DynamicLossScale
 from engine.trainer import Trainer
 from models import registry
@@ -216,6 +216,20 @@ def make_trainer(recipe: registry.Recipe, hparams: Mapping,
     return Trainer(model, registry.loss_name(recipe, hparams), optimizer,
                    list(recipe.metrics), loss_scale=loss_scale,
                    strategy=strategy, model_dir=model_dir, **trainer_kwargs)
+
+
+def data_hparams(hparams: Mapping[str, Any], model_dir: str) -> dict:
+  """The hparams make_data gets for a run into model_dir.
+
+  A run that will restore a checkpoint reuses the subword vocabulary saved
+  there, and does not look for a pretrained base's weights file: the
+  checkpoint holds those weights, so resuming works offline.
+  """
+  from data.text.datasets import with_saved_vocabulary
+  result = with_saved_vocabulary(hparams, model_dir)
+  if result.get("pretrained") and newest_readable(model_dir)[0]:
+    result["pretrained"] = False
+  return result
 
 
 def load_run(model_dir: str):
