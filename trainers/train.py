@@ -63,12 +63,12 @@ def train(recipe, hparams, model_dir: str, strategy, lock) -> dict:
       histogram_every=FLAGS.histogram_every, max_to_keep=FLAGS.max_to_keep)
   trainer.build(data.train(0).element_spec)
   if not FLAGS.overwrite:
-    trainer.checkpoint.check_latest()
+    _check_latest(trainer, model_dir, hparams)
   run_checks.check_artifacts_unchanged(model_dir, data.artifacts)
   lock.acquire()
   if FLAGS.overwrite:
     checkpoint_lib.discard_unreadable(model_dir)
-    trainer.checkpoint.check_latest()
+    _check_latest(trainer, model_dir, hparams)
   session.write_config(model_dir, recipe.name, hparams)
   session.write_artifacts(model_dir, data.artifacts)
   session.write_input_spec(model_dir, data.element_spec)
@@ -98,6 +98,22 @@ def train(recipe, hparams, model_dir: str, strategy, lock) -> dict:
   final.update({f"val_{k}": v for k, v in result.get("validation", {}).items()})
   hparams_summary.write_final_metrics(model_dir, final, trainer.steps_done)
   return result
+
+
+def _check_latest(trainer, model_dir: str, hparams) -> None:
+  """The checkpoint check; a mismatch also names the hyper-parameters that
+  differ from the stored run's (the usual cause)."""
+  from engine.errors import CheckpointMismatchError
+  from trainers.common import run_checks
+  try:
+    trainer.checkpoint.check_latest()
+  except CheckpointMismatchError as error:
+    changed = run_checks.hparams_changed_since(model_dir, hparams)
+    if not changed:
+      raise
+    raise CheckpointMismatchError(
+        f"{error}. The run in {model_dir} was trained with other "
+        f"hyper-parameters: {'; '.join(changed)}") from None
 
 
 def run_hparams(recipe, hparams) -> dict:

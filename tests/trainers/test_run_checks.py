@@ -61,3 +61,14 @@ def test_paths_become_absolute_with_tilde_expanded():
 def test_non_positive_or_infinite_hparams_are_refused(key, value):
   with pytest.raises(UsageError, match=key):
     run_checks.check_hparam_values({key: value})
+
+
+def test_hparams_changed_since_the_stored_run_are_named(tmp_path):
+  (tmp_path / "config.json").write_text(
+      '{"model": "series_dnn", "hparams": {"window_size": 20, "epochs": 3, '
+      '"data_path": "/a.csv", "seed": 1}}')
+  changed = run_checks.hparams_changed_since(
+      str(tmp_path), {"window_size": 7, "epochs": 9, "data_path": "/b.csv",
+                      "seed": 1, "new_key": 2})
+  assert changed == ["window_size=20 (now 7)"]
+  assert run_checks.hparams_changed_since(str(tmp_path / "none"), {}) == []

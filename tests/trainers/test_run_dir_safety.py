@@ -46,7 +46,7 @@ def finished(tmp_path_factory):
 
 
 @pytest.mark.parametrize("args, fragments", [
-    (("--window_size=7",), ("different model",)),
+    (("--window_size=7",), ("different model", "window_size=")),
     (("--optimizer=adam",), ("different optimizer state",)),
     (("--hparam=learning_rate=-1",), ("learning_rate", "-1")),
 ], ids=["architecture", "optimizer", "negative_lr"])

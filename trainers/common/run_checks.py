@@ -116,6 +116,21 @@ def check_vocabulary_unchanged(model_dir: str,
         "--model_dir (nothing was changed)")
 
 
+def hparams_changed_since(model_dir: str, hparams: Mapping[str, Any]
+                          ) -> list[str]:
+  """`key=stored (now new)` for each hyper-parameter this run gives
+  another value than the run stored in model_dir's config.json (`epochs`
+  and paths aside: those change between runs of one model)."""
+  path = os.path.join(model_dir, "config.json")
+  if not os.path.exists(path):
+    return []
+  stored = read_json_file(path).get("hparams", {})
+  return [f"{key}={stored[key]!r} (now {hparams[key]!r})"
+          for key in sorted(set(stored) & set(hparams))
+          if key != "epochs" and key not in PATH_HPARAMS
+          and stored[key] != hparams[key]]
+
+
 def _normalised(value: Any) -> Any:
   """JSON with JSON-in-strings parsed too (Keras's tokenizer nests it)."""
   if isinstance(value, str) and value[:1] in ("{", "["):
