@@ -159,6 +159,8 @@ def load_readable_image_files(paths: Sequence[str],
     DataError: a missing file; with `strict`, the first undecodable one;
       without, no decodable file at all.
   """
+  if not paths:
+    raise DataError("no image files given")
   height, width, channels = (int(v) for v in input_shape)
   images, kept, skipped = [], [], []
   for path in paths:
@@ -173,8 +175,6 @@ def load_readable_image_files(paths: Sequence[str],
       if strict:
         raise DataError(problem) from None
       skipped.append(problem)
-  if not paths:
-    raise DataError("no image files given")
   if not images:
     raise DataError(skipped[0] if len(skipped) == 1 else
                     f"none of the {len(skipped)} files is a decodable image; "
